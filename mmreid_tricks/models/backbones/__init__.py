@@ -1,0 +1,3 @@
+from .last_stride_resnet import LastStrideResNet
+
+__all__ = ['LastStrideResNet']

@@ -1,0 +1,3 @@
+from .bnneck import BNNeck
+
+__all__ = ['BNNeck']

@@ -1,0 +1,3 @@
+from .reid_model import ReIDModel
+
+__all__ = ['ReIDModel']

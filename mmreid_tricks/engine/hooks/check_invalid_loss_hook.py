@@ -1,0 +1,41 @@
+import math
+from typing import Optional
+
+from mmengine.hooks import Hook
+
+from mmreid_tricks.registry import HOOKS
+
+
+@HOOKS.register_module()
+class CheckInvalidLossHook(Hook):
+    """Stop training with a clear error when the loss becomes NaN or inf.
+
+    The error names the epoch, the iteration and every loss term, so the
+    broken term can be found; the checkpoints saved so far are kept, and
+    training continues from the last one with ``--resume``.
+
+    Args:
+        interval (int): Check every ``interval`` iterations. Defaults to 1.
+    """
+
+    priority = 'VERY_LOW'
+
+    def __init__(self, interval: int = 1) -> None:
+        self.interval = interval
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs: Optional[dict] = None) -> None:
+        if not outputs or not self.every_n_train_iters(runner, self.interval):
+            return
+        values = {k: float(v) for k, v in outputs.items() if 'loss' in k}
+        if all(math.isfinite(v) for v in values.values()):
+            return
+        terms = ', '.join(f'{k}={v:.4g}' for k, v in values.items())
+        raise FloatingPointError(
+            f'non-finite loss at epoch {runner.epoch + 1}, iteration '
+            f'{runner.iter + 1}: {terms}. Lower the learning rate or check '
+            f'the data; resume from the last checkpoint in {runner.work_dir} '
+            'with --resume')

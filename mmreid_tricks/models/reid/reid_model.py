@@ -1,0 +1,48 @@
+from typing import List, Optional
+
+import torch
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.structures import DataSample
+
+from mmreid_tricks.registry import MODELS
+
+
+@MODELS.register_module()
+class ReIDModel(ImageClassifier):
+    """Person re-identification model: backbone, neck and ReID head.
+
+    It routes mmengine's modes like mmpretrain's ``ImageClassifier``:
+    ``loss`` returns the head's ID / triplet / center losses, ``predict``
+    returns data samples carrying the embedding in ``pred_feature``, and
+    ``tensor`` returns the ID logits. Any mmpretrain backbone works; the
+    BoT recipe uses :class:`LastStrideResNet`, :class:`BNNeck` and
+    :class:`ReIDHead`. The default data preprocessor is mmpretrain's
+    ``ClsDataPreprocessor`` (normalisation on the device, batch augments).
+
+    Args:
+        backbone (dict): Backbone config.
+        neck (dict, optional): Neck config. Defaults to None.
+        head (dict, optional): Head config. Defaults to None.
+        pretrained (str, optional): Checkpoint for the whole model.
+            Defaults to None.
+        train_cfg (dict, optional): Batch augments, as in
+            ``ImageClassifier``. Defaults to None.
+        data_preprocessor (dict, optional): Preprocessor config.
+            Defaults to None.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def predict(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                **kwargs) -> List[DataSample]:
+        """Embed a batch.
+
+        Args:
+            inputs (Tensor): Images, shape (N, 3, H, W).
+            data_samples (list[DataSample], optional): Their samples.
+
+        Returns:
+            list[DataSample]: Samples with ``pred_feature``.
+        """
+        return self.head.predict(self.extract_feat(inputs), data_samples)
