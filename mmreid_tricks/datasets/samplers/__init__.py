@@ -1,0 +1,3 @@
+from .identity_sampler import RandomIdentitySampler
+
+__all__ = ['RandomIdentitySampler']

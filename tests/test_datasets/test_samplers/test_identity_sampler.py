@@ -1,0 +1,226 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+from mmengine.runner import Runner
+
+# Imported for its registration, whatever the package's __init__ imports.
+import mmreid_tricks.datasets.samplers.identity_sampler as sampler_module
+from mmreid_tricks.registry import DATA_SAMPLERS
+
+# Identities 0..9 with 1, 2, ..., 9 and 13 images, in a shuffled order.
+COUNTS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 13]
+LABELS = np.random.RandomState(0).permutation(
+    np.repeat(np.arange(len(COUNTS)), COUNTS))
+
+
+class LabelledDataset:
+    """A data set with ``get_gt_labels``, like mmpretrain's."""
+
+    def __init__(self, labels=LABELS):
+        self.labels = np.asarray(labels)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        return index
+
+    def get_gt_labels(self):
+        return self.labels
+
+
+class InfoDataset:
+    """A data set with only ``get_data_info``."""
+
+    def __init__(self, labels=LABELS):
+        self.labels = list(labels)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        return index
+
+    def get_data_info(self, index):
+        return dict(gt_label=self.labels[index])
+
+
+def build(dataset=None, batch_size=12, num_instances=4, seed=0, **kwargs):
+    return DATA_SAMPLERS.build(
+        dict(
+            type='RandomIdentitySampler',
+            batch_size=batch_size,
+            num_instances=num_instances,
+            **kwargs),
+        default_args=dict(dataset=dataset or LabelledDataset(), seed=seed))
+
+
+def batches_of(sampler):
+    indices = list(sampler)
+    size = sampler.batch_size
+    assert len(indices) % size == 0
+    return [indices[i:i + size] for i in range(0, len(indices), size)]
+
+
+def with_world(monkeypatch, rank, world_size):
+    monkeypatch.setattr(sampler_module, 'get_dist_info',
+                        lambda: (rank, world_size))
+
+
+@pytest.mark.parametrize('dataset_type', [LabelledDataset, InfoDataset])
+@pytest.mark.parametrize('epoch', range(5))
+def test_batches_hold_p_identities_k_times(dataset_type, epoch):
+    sampler = build(dataset_type())
+    sampler.set_epoch(epoch)
+    batches = batches_of(sampler)
+    assert batches
+    for batch in batches:
+        identities = LABELS[batch]
+        # P = 3 identities, K = 4 consecutive images each.
+        assert len(set(identities)) == 3
+        assert all(count == 4 for count in Counter(identities).values())
+        for k in range(3):
+            assert len(set(identities[4 * k:4 * (k + 1)])) == 1
+
+    counts = Counter(index for batch in batches for index in batch)
+    for index, count in counts.items():
+        identity_size = COUNTS[LABELS[index]]
+        # Identities with K or more images are drawn without replacement.
+        assert count == 1 or identity_size < 4
+
+
+def test_small_identities_sampled_with_replacement():
+    seen = Counter()
+    for epoch in range(20):
+        sampler = build()
+        sampler.set_epoch(epoch)
+        for batch in batches_of(sampler):
+            for k in range(3):
+                chunk = batch[4 * k:4 * (k + 1)]
+                identity = LABELS[chunk[0]]
+                if COUNTS[identity] < 4:
+                    seen[identity] += 1
+                    members = set(np.nonzero(LABELS == identity)[0])
+                    assert set(chunk) <= members
+                    assert len(set(chunk)) <= COUNTS[identity]
+    # Identity 0 has a single image: its chunks repeat it four times.
+    assert seen[0] > 0 and seen[1] > 0 and seen[2] > 0
+
+
+def test_epoch_size_matches_chunk_counts():
+    # Chunks per identity: max(n, K) // K; 10 identities give 14 chunks.
+    chunks = sum(max(n, 4) // 4 for n in COUNTS)
+    for epoch in range(10):
+        sampler = build()
+        sampler.set_epoch(epoch)
+        num_batches = len(batches_of(sampler))
+        # The loop stops when fewer than P identities have chunks left.
+        assert chunks // 3 - 2 <= num_batches <= chunks // 3
+
+
+def test_deterministic_per_seed_and_epoch():
+    first, second = build(seed=3), build(seed=3)
+    assert list(first) == list(second)
+    assert list(first) == list(first)
+    epochs = []
+    for epoch in range(3):
+        first.set_epoch(epoch)
+        second.set_epoch(epoch)
+        assert list(first) == list(second)
+        epochs.append(list(first))
+    assert epochs[0] != epochs[1] != epochs[2]
+    assert list(build(seed=4)) != list(build(seed=3))
+
+
+def test_gt_labels_and_data_info_agree():
+    sampler = build(InfoDataset())
+    labelled = build(LabelledDataset())
+    assert list(sampler) == list(labelled)
+
+
+def test_len_equals_yielded_indices():
+    sampler = build()
+    for epoch in [0, 1, 7, 1]:
+        sampler.set_epoch(epoch)
+        assert len(sampler) == len(list(sampler))
+        assert len(sampler) % sampler.batch_size == 0
+
+
+@pytest.mark.parametrize('world_size', [2, 3])
+def test_ranks_split_the_single_process_epoch(monkeypatch, world_size):
+    big_counts = np.arange(2, 40)
+    labels = np.repeat(np.arange(len(big_counts)), big_counts)
+    dataset = LabelledDataset(labels)
+    for epoch in range(3):
+        with_world(monkeypatch, 0, 1)
+        single = build(dataset, seed=5)
+        single.set_epoch(epoch)
+        single_batches = batches_of(single)
+        kept = len(single_batches) - len(single_batches) % world_size
+
+        rank_batches = []
+        for rank in range(world_size):
+            with_world(monkeypatch, rank, world_size)
+            sampler = build(dataset, seed=5)
+            sampler.set_epoch(epoch)
+            rank_batches.append(batches_of(sampler))
+            assert len(sampler) == kept // world_size * sampler.batch_size
+
+        assert len({len(b) for b in rank_batches}) == 1
+        as_sets = [{tuple(b) for b in batches} for batches in rank_batches]
+        for i in range(world_size):
+            for j in range(i + 1, world_size):
+                assert not as_sets[i] & as_sets[j]
+        # Rank r takes batches r, r + W, ... of the single-process epoch.
+        for rank in range(world_size):
+            assert rank_batches[rank] == single_batches[rank:kept:world_size]
+
+
+def test_too_few_batches_for_world_size(monkeypatch):
+    with_world(monkeypatch, 0, 8)
+    sampler = build()
+    with pytest.raises(ValueError, match='world size 8'):
+        len(sampler)
+
+
+def test_seed_none_uses_a_synchronised_seed():
+    sampler = build(seed=None)
+    assert isinstance(sampler.seed, int)
+    assert len(sampler) == len(list(sampler))
+
+
+def test_runner_builds_dataloader_of_pk_batches():
+    dataloader = Runner.build_dataloader(
+        dict(
+            dataset=LabelledDataset(),
+            sampler=dict(
+                type='mmreid_tricks.RandomIdentitySampler',
+                batch_size=12,
+                num_instances=4),
+            batch_size=12,
+            num_workers=0,
+            collate_fn=dict(type='default_collate')),
+        seed=1)
+    assert len(dataloader) == len(dataloader.sampler) // 12
+    batches = [batch.tolist() for batch in dataloader]
+    assert len(batches) == len(dataloader)
+    for batch in batches:
+        assert sorted(Counter(LABELS[batch]).values()) == [4, 4, 4]
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(batch_size=10, num_instances=4), 'batch_size=10, num_instances=4'),
+    (dict(batch_size=0, num_instances=4), 'batch_size=0'),
+    (dict(batch_size=12, num_instances=0), 'num_instances must be at least'),
+    (dict(batch_size=44, num_instances=4), '10 identities.*P=11'),
+])
+def test_invalid_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build(**kwargs)
+
+
+def test_multi_label_samples_rejected():
+    dataset = InfoDataset([[0, 1]] * 8)
+    with pytest.raises(ValueError, match='one identity per sample'):
+        build(dataset, batch_size=4)
