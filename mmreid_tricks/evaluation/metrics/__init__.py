@@ -1,0 +1,3 @@
+from .reid_metric import ReIDMetric
+
+__all__ = ['ReIDMetric']
