@@ -1,0 +1,31 @@
+# Modules resolve in the mmreid_tricks scope, and fall back to mmpretrain's,
+# mmcv's and mmengine's.
+default_scope = 'mmreid_tricks'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=10,
+        max_keep_ckpts=3,
+        save_best='reid/mAP',
+        rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+custom_hooks = [dict(type='CheckInvalidLossHook')]
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_processor = dict(by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)
