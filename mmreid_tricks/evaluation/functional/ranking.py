@@ -4,12 +4,15 @@ The definitions equal the evaluation most ReID papers report (the
 ``eval_market1501`` routine of torchreid and fast-reid), but the computation
 never sorts a gallery row: only the ranks of a query's positives matter, and
 those follow from counting, for each positive, the negatives closer than it.
+Two comparisons per item find the few items ahead of the positives, and only
+these are bucketed among the positives.
 Queries are processed in chunks, so the memory in use is bounded by
 ``chunk_size x num_gallery`` whatever the number of queries, and the full
 distance matrix need not exist (see :func:`rank_metrics_from_features`).
 """
-from typing import Callable, Dict, Union
+from typing import Callable, Dict, Optional, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -44,16 +47,33 @@ def pairwise_distance(query: Tensor,
         raise ValueError('query and gallery must be [Q, D] and [G, D] with '
                          f'the same D, got {tuple(query.shape)} and '
                          f'{tuple(gallery.shape)}')
-    query = query.float()
+    return _distance(query, *_gallery_terms(gallery, metric))
+
+
+def _gallery_terms(gallery: Tensor,
+                   metric: str) -> Tuple[Tensor, Optional[Tensor]]:
+    """The gallery side of :func:`pairwise_distance`, computed once.
+
+    Returns:
+        tuple[Tensor]: float32 gallery (unit rows for cosine), ``[G, D]``,
+        and its squared norms ``[G]`` (None for cosine).
+    """
     gallery = gallery.float()
     if metric == 'cosine':
-        query = F.normalize(query, dim=1)
-        gallery = F.normalize(gallery, dim=1)
-        return 1 - query @ gallery.t()
+        return F.normalize(gallery, dim=1), None
+    return gallery, gallery.pow(2).sum(1)
+
+
+def _distance(query: Tensor, gallery: Tensor,
+              gallery_sq: Optional[Tensor]) -> Tensor:
+    """:func:`pairwise_distance` given :func:`_gallery_terms`."""
+    query = query.float()
+    if gallery_sq is None:  # cosine
+        return 1 - F.normalize(query, dim=1) @ gallery.t()
     # ||q||^2 + ||g||^2 - 2 q.g: one matrix product instead of a [Q, G, D]
     # difference; rounding can make it slightly negative, hence the clamp.
     dist = torch.addmm(
-        query.pow(2).sum(1, keepdim=True) + gallery.pow(2).sum(1),
+        query.pow(2).sum(1, keepdim=True) + gallery_sq,
         query,
         gallery.t(),
         alpha=-2)
@@ -117,6 +137,142 @@ def _positive_ranks(dist: Tensor, same_pid: Tensor, pos: Tensor,
     del bucket
     neg_before = counts.view(num_q, max_pos + 1)[:, :max_pos].cumsum(1)
     return torch.arange(max_pos, device=dist.device) + neg_before
+
+
+def _identity_layout(g_pids: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Group the gallery by identity.
+
+    Args:
+        g_pids (Tensor): Gallery identities, int64, shape ``[G]``.
+
+    Returns:
+        tuple[Tensor]: ``uids`` (the sorted distinct identities, ``[U]``),
+        ``counts`` and ``starts`` (``[U]``), and ``members`` (``[G]``): the
+        gallery indices of identity ``j`` are
+        ``members[starts[j]:starts[j] + counts[j]]``, in increasing order.
+    """
+    uids, g_uid = torch.unique(g_pids, return_inverse=True)
+    counts = torch.bincount(g_uid, minlength=len(uids))
+    members = torch.argsort(g_uid, stable=True)
+    return uids, counts, counts.cumsum(0) - counts, members
+
+
+def _order_keys(values: Tensor) -> Tensor:
+    """int64 keys in ``[0, 2**32)`` ordered as the float32 ``values``.
+
+    The float bits read as an int are ordered for positive floats and
+    reversed for negative ones, hence the flip of the latter's 31 low bits.
+    ``+ 0.0`` turns -0.0 into +0.0, which compares equal to it. NaN is
+    excluded by the caller.
+    """
+    bits = (values + 0.0).view(torch.int32)
+    bits = bits ^ ((bits >> 31) & 0x7FFFFFFF)
+    return bits.long() + 2**31
+
+
+def _count_at_most(dist: Tensor, bound: Tensor) -> Tensor:
+    """Number of entries of each row of ``dist`` at most the row's ``bound``.
+
+    Args:
+        dist (Tensor): Distances, contiguous, shape ``[q, G]``.
+        bound (Tensor): One bound per row, shape ``[q]``.
+
+    Returns:
+        Tensor: int64 counts, shape ``[q]``.
+    """
+    if dist.device.type == 'cpu':
+        # numpy's compare and count run several times faster than torch's
+        # on CPU (torch 2.14); the arrays share the memory.
+        mask = dist.numpy() <= bound.numpy()[:, None]
+        return torch.from_numpy(np.count_nonzero(mask, axis=1)).long()
+    return (dist <= bound.unsqueeze(1)).sum(1)
+
+
+def _flat_indices_at_most(dist: Tensor, bound: Tensor,
+                          max_count: int) -> Optional[Tensor]:
+    """Row-major flat indices of the entries of ``dist`` at most their row's
+    ``bound``, int64 ``[K]``, or None if ``K > max_count``; arguments as
+    :func:`_count_at_most`."""
+    if dist.device.type == 'cpu':
+        # As above: numpy compacts 3-4x faster than torch.nonzero on CPU.
+        mask = dist.numpy() <= bound.numpy()[:, None]
+        if np.count_nonzero(mask) > max_count:
+            return None
+        return torch.from_numpy(np.flatnonzero(mask))
+    mask = (dist <= bound.unsqueeze(1)).view(-1)
+    if int(mask.sum()) > max_count:
+        return None
+    return mask.nonzero().squeeze(1)
+
+
+def _positive_ranks_sparse(dist: Tensor, own_idx: Tensor, own_in: Tensor,
+                           own_pos: Tensor,
+                           max_pos: int) -> Optional[Tensor]:
+    """:func:`_positive_ranks` bucketing only the items ahead of positives.
+
+    The rank of the ``j``-th positive is ``j`` plus the number of negatives
+    at a distance ``<= p_j``: all items ``<= p_j`` minus the items of the
+    query's identity ``<= p_j``. For the last positive, often far behind the
+    others (a hard positive), that is one count per row; only the items no
+    farther than the second-to-last positive are compacted and bucketed
+    among the positives, instead of a binary search for every item. When
+    they are more than a quarter of the chunk (a poor model), this would
+    neither save time nor memory, and None is returned.
+
+    Args:
+        dist (Tensor): float32 distances of a chunk of queries, contiguous,
+            shape ``[q, G]``.
+        own_idx (Tensor): Gallery indices of the images of each query's
+            identity, padded with any valid index, int64, shape ``[q, S]``.
+        own_in (Tensor): Real (not padding) slots of ``own_idx``, bool,
+            ``[q, S]``.
+        own_pos (Tensor): Slots holding a positive (real, other camera),
+            bool, ``[q, S]``.
+        max_pos (int): Number of positive slots M, at most ``S`` and at least
+            the largest number of positives of a query.
+
+    Returns:
+        Tensor | None: As :func:`_positive_ranks`, int64, shape ``[q, M]``;
+        None when too many items precede the second-to-last positives.
+    """
+    num_q, num_g = dist.shape
+    device = dist.device
+    own_dist = dist.gather(1, own_idx)
+    pos_sorted = own_dist.masked_fill(~own_pos, float('inf')).sort(1).values
+    pos_sorted = pos_sorted[:, :max_pos]
+    num_pos = own_pos.sum(1)
+
+    def positive(j: Tensor) -> Tensor:  # p_j, or -inf (no item) if j < 0
+        p = pos_sorted.gather(1, j.clamp(min=0).unsqueeze(1)).squeeze(1)
+        return p.masked_fill(j < 0, float('-inf'))
+
+    flat = _flat_indices_at_most(dist, positive(num_pos - 2),
+                                 num_q * num_g // 4)
+    if flat is None:
+        return None
+    rows = flat // num_g
+    # One sorted key sequence for the whole chunk: row i owns M + 1 slots,
+    # its sorted positives (padded with +inf) and a sentinel above every
+    # value, so a search gives row * (M + 1) + (positives strictly closer).
+    thresholds = torch.cat([
+        _order_keys(pos_sorted),
+        torch.full((num_q, 1), 2**32 - 1, device=device)
+    ], 1)
+    thresholds += torch.arange(num_q, device=device).unsqueeze(1) << 32
+    keys = _order_keys(dist.view(-1)[flat]).add_(rows << 32)
+    del flat, rows
+    bins = torch.searchsorted(thresholds.view(-1), keys, right=False)
+    del keys
+    counts = torch.bincount(bins, minlength=num_q * (max_pos + 1))
+    at_most = counts.view(num_q, max_pos + 1)[:, :max_pos].cumsum(1)
+    last = (num_pos - 1).clamp(min=0).unsqueeze(1)
+    at_most.scatter_(1, last,
+                     _count_at_most(dist, positive(num_pos - 1)).unsqueeze(1))
+    # Items of the query's identity (positives, removed ones) are no
+    # negatives; the same ``<=`` keeps ties pessimistic.
+    own_at_most = ((own_dist.unsqueeze(1) <= pos_sorted.unsqueeze(2))
+                   & own_in.unsqueeze(1)).sum(2)
+    return torch.arange(max_pos, device=device) + at_most - own_at_most
 
 
 def rank_metrics(
@@ -204,6 +360,11 @@ def rank_metrics(
     # One number of positive slots for every chunk, so per-query values are
     # computed from identical shapes and chunking cannot change a bit.
     max_pos = int(num_pos.max())
+    uids, id_counts, id_starts, members = _identity_layout(g_pids)
+    q_uid = torch.searchsorted(uids, q_pids).clamp(max=len(uids) - 1)
+    q_uid[uids[q_uid] != q_pids] = -1  # identity absent from the gallery
+    own = q_uid.clamp(min=0)
+    max_own = int(id_counts[own].max())
 
     cmc_counts = torch.zeros(max_rank + 1, dtype=torch.long)
     all_ap, all_inp = [], []
@@ -214,18 +375,35 @@ def rank_metrics(
             raise ValueError(f'distance chunk {start}:{end} has shape '
                              f'{tuple(dist.shape)}, expected '
                              f'({end - start}, {num_g})')
-        if torch.isnan(dist).any():
+        # The sum is NaN for any NaN (or +inf and -inf both): cheap first.
+        if torch.isnan(dist.sum()) and torch.isnan(dist).any():
             raise ValueError(f'NaN distance in query rows {start}:{end}')
         device = dist.device if device is None else device
-        dist = dist.to(device)
-        if not dist.is_floating_point():
-            dist = dist.float()  # +inf padding needs a float type
+        dist = dist.detach().to(device)
         n = num_pos[start:end].to(device)
-        same_pid = q_pids[start:end, None].to(device) == g_pids.to(device)
-        pos = same_pid & (
-            q_camids[start:end, None].to(device) != g_camids.to(device))
-        ranks = _positive_ranks(dist, same_pid, pos, max_pos)
-        del dist, same_pid, pos
+        ranks = None
+        if dist.dtype != torch.float64:  # no 32-bit keys for float64
+            # Lossless for ints up to 2**24, float16 and bfloat16.
+            dist = dist.float().contiguous()
+            # The gallery images of each query's identity, from the layout.
+            slot = torch.arange(max_own)
+            own_in = (slot < id_counts[own[start:end], None]) & (
+                q_uid[start:end, None] >= 0)
+            own_idx = members[(id_starts[own[start:end], None] + slot).clamp(
+                max=num_g - 1)]
+            own_pos = own_in & (g_camids[own_idx] != q_camids[start:end, None])
+            ranks = _positive_ranks_sparse(dist, own_idx.to(device),
+                                           own_in.to(device),
+                                           own_pos.to(device), max_pos)
+        if ranks is None:  # search every item: exact, slower
+            if not dist.is_floating_point():
+                dist = dist.float()  # +inf padding needs a float type
+            same_pid = q_pids[start:end, None].to(device) == g_pids.to(device)
+            pos = same_pid & (
+                q_camids[start:end, None].to(device) != g_camids.to(device))
+            ranks = _positive_ranks(dist, same_pid, pos, max_pos)
+            del same_pid, pos
+        del dist
 
         valid = n > 0
         ranks, n = ranks[valid].double(), n[valid]
@@ -284,10 +462,11 @@ def rank_metrics_from_features(
         raise ValueError(f'got {len(query)} query embeddings for '
                          f'{len(q_pids)} pids, {len(gallery)} gallery '
                          f'embeddings for {len(g_pids)} pids')
-    gallery = gallery.to(query.device)
+    # The gallery's side once, not per chunk (a [G, D] temporary each).
+    terms = _gallery_terms(gallery.to(query.device), metric)
 
     def dist_chunk(start: int, end: int) -> Tensor:
-        return pairwise_distance(query[start:end], gallery, metric)
+        return _distance(query[start:end], *terms)
 
     return rank_metrics(dist_chunk, q_pids, g_pids, q_camids, g_camids,
                         max_rank, chunk_size)

@@ -9,9 +9,11 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from mmreid_tricks.registry import METRICS
-from ..functional import rank_metrics_from_features
+from ..functional import pairwise_distance, rank_metrics_from_features
+from ..functional.cuhk03_protocol import rank_metrics_cuhk03
 
 _REQUIRED_KEYS = ('pred_feature', 'gt_label', 'camid', 'is_query')
+_PROTOCOLS = ('market1501', 'cuhk03_sgs')
 
 
 def _to_int(value: Union[int, Tensor]) -> int:
@@ -21,7 +23,7 @@ def _to_int(value: Union[int, Tensor]) -> int:
 
 @METRICS.register_module()
 class ReIDMetric(BaseMetric):
-    """Rank-k accuracy (CMC), mAP and mINP under the Market-1501 protocol.
+    """Rank-k accuracy (CMC), mAP and mINP of ReID retrieval.
 
     The test set is one data set holding both the query and the gallery
     images; each data sample says which it is. For every query, gallery
@@ -31,6 +33,12 @@ class ReIDMetric(BaseMetric):
     :func:`mmreid_tricks.evaluation.functional.rank_metrics` for the exact
     definitions and the handling of ties. The distance matrix is computed in
     chunks of queries, so memory stays bounded for large galleries.
+
+    With ``protocol='cuhk03_sgs'`` the CMC follows the classic CUHK03
+    single-gallery-shot protocol instead (``eval_cuhk03``): one random image
+    per gallery identity, averaged over ``num_repeats`` draws; mAP and mINP
+    are unchanged. See
+    :func:`mmreid_tricks.evaluation.functional.cuhk03_protocol.rank_metrics_cuhk03`.
 
     Each data sample (a dict from ``DataSample.to_dict()``) must hold:
 
@@ -48,6 +56,11 @@ class ReIDMetric(BaseMetric):
             Defaults to ``(1, 5, 10)``.
         chunk_size (int): Queries whose distances are held at once.
             Defaults to 256.
+        protocol (str): ``'market1501'`` or ``'cuhk03_sgs'``.
+            Defaults to ``'market1501'``.
+        num_repeats (int): Sampled galleries per query of ``'cuhk03_sgs'``.
+            Defaults to 10.
+        seed (int): Seed of the draws of ``'cuhk03_sgs'``. Defaults to 0.
         device (str): Where the distances and ranks are computed, e.g.
             ``'cpu'`` or ``'cuda'``; CUDA falls back to CPU with a warning
             when it is not available. Defaults to ``'cpu'``.
@@ -68,6 +81,9 @@ class ReIDMetric(BaseMetric):
                  normalize_feature: bool = True,
                  topk: Union[int, Sequence[int]] = (1, 5, 10),
                  chunk_size: int = 256,
+                 protocol: str = 'market1501',
+                 num_repeats: int = 10,
+                 seed: int = 0,
                  device: str = 'cpu',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
@@ -84,10 +100,16 @@ class ReIDMetric(BaseMetric):
             raise ValueError(f'topk must hold positive ints, got {topk}')
         if chunk_size < 1:
             raise ValueError(f'chunk_size must be positive, got {chunk_size}')
+        if protocol not in _PROTOCOLS:
+            raise ValueError(f'protocol must be one of {_PROTOCOLS}, got '
+                             f'{protocol!r}')
         self.metric = metric
         self.normalize_feature = normalize_feature
         self.topk = topk
         self.chunk_size = chunk_size
+        self.protocol = protocol
+        self.num_repeats = num_repeats
+        self.seed = seed
         self.device = device
 
     def process(self, data_batch: Sequence[dict],
@@ -159,16 +181,27 @@ class ReIDMetric(BaseMetric):
         camids = torch.tensor([r['camid'] for r in results])
         is_gallery = ~is_query
 
-        ranks = rank_metrics_from_features(
-            features[is_query.to(device)],
-            features[is_gallery.to(device)],
-            pids[is_query],
-            pids[is_gallery],
-            camids[is_query],
-            camids[is_gallery],
-            metric=self.metric,
-            max_rank=max(self.topk),
-            chunk_size=self.chunk_size)
+        query = features[is_query.to(device)]
+        gallery = features[is_gallery.to(device)]
+        ids = (pids[is_query], pids[is_gallery], camids[is_query],
+               camids[is_gallery])
+        if self.protocol == 'market1501':
+            ranks = rank_metrics_from_features(
+                query,
+                gallery,
+                *ids,
+                metric=self.metric,
+                max_rank=max(self.topk),
+                chunk_size=self.chunk_size)
+        else:
+            ranks = rank_metrics_cuhk03(
+                lambda start, end: pairwise_distance(
+                    query[start:end], gallery, self.metric),
+                *ids,
+                max_rank=max(self.topk),
+                num_repeats=self.num_repeats,
+                seed=self.seed,
+                chunk_size=self.chunk_size)
 
         metrics = dict(mAP=100 * ranks['mAP'], mINP=100 * ranks['mINP'])
         for k in self.topk:

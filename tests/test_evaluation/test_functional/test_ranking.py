@@ -229,3 +229,85 @@ def test_cuda_equals_cpu():
     assert torch.equal(cpu['cmc'], cuda['cmc'])
     assert cpu['mAP'] == pytest.approx(cuda['mAP'], abs=1e-12)
     assert cpu['mINP'] == pytest.approx(cuda['mINP'], abs=1e-12)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_float64_and_float32_paths_agree(seed):
+    # float64 takes the search-every-item path, float32 the sparse one.
+    distmat, *ids = as_tensors(*random_problem(seed))
+    out32 = rank_metrics(distmat, *ids, chunk_size=7)
+    out64 = rank_metrics(distmat.double(), *ids, chunk_size=7)
+    assert torch.equal(out32['cmc'], out64['cmc'])
+    assert (out32['mAP'], out32['mINP']) == (out64['mAP'], out64['mINP'])
+
+
+def test_special_values_and_ties_against_reference():
+    # Signed zeros, infinities, negative distances and many exact ties
+    # (which the reference breaks pessimistically, like rank_metrics, when
+    # negatives come first among equal values).
+    rng = np.random.default_rng(0)
+    values = np.array([-np.inf, -2.5, -0.0, 0.0, 1.0, 1.0, 3.0, np.inf],
+                      dtype=np.float32)
+    distmat, q_pids, g_pids, q_camids, g_camids = random_problem(4)
+    distmat = rng.choice(values, size=distmat.shape)
+    out = rank_metrics(*as_tensors(distmat, q_pids, g_pids, q_camids,
+                                   g_camids), max_rank=20, chunk_size=5)
+    # Reference with ties broken negatives first: sort by (value, is_match).
+    all_cmc, all_ap, all_inp = [], [], []
+    for i in range(len(q_pids)):
+        keep = ~((g_pids == q_pids[i]) & (g_camids == q_camids[i]))
+        dist = distmat[i][keep] + 0.0  # -0.0 == 0.0
+        match = g_pids[keep] == q_pids[i]
+        if not match.any():
+            continue
+        order = np.lexsort((match, dist))
+        matches = match[order]
+        ranks = np.flatnonzero(matches)
+        cmc = np.zeros(20)
+        cmc[ranks[0]:] = 1
+        all_cmc.append(cmc)
+        all_ap.append(np.mean((np.arange(len(ranks)) + 1) / (ranks + 1)))
+        all_inp.append(len(ranks) / (ranks[-1] + 1))
+    np.testing.assert_allclose(out['cmc'].numpy(), np.mean(all_cmc, 0))
+    assert out['mAP'] == pytest.approx(np.mean(all_ap), abs=1e-12)
+    assert out['mINP'] == pytest.approx(np.mean(all_inp), abs=1e-12)
+    out64 = rank_metrics(*as_tensors(distmat.astype(np.float64), q_pids,
+                                     g_pids, q_camids, g_camids), max_rank=20)
+    assert (out64['mAP'], out64['mINP']) == (out['mAP'], out['mINP'])
+
+
+def test_integer_and_half_distances():
+    distmat, *ids = as_tensors(*random_problem(5))
+    ints = distmat.argsort(1).argsort(1)  # tie-free integer distances
+    base = rank_metrics(ints.double(), *ids)
+    for dist in (ints, ints.int(), ints.half()):
+        out = rank_metrics(dist, *ids)
+        assert (out['mAP'], out['mINP']) == (base['mAP'], base['mINP'])
+
+
+@pytest.mark.parametrize('chunk_size', [5, 256])
+def test_good_ranking_matches_reference(chunk_size, monkeypatch):
+    # Items of the query's pid shifted ahead by half the range (onto the
+    # half-steps, so still tie-free): few negatives precede the positives,
+    # and whole chunks take the sparse path, the others the dense one.
+    import mmreid_tricks.evaluation.functional.ranking as ranking
+    distmat, q_pids, g_pids, q_camids, g_camids = random_problem(7, num_q=60)
+    same = q_pids[:, None] == g_pids
+    distmat = (distmat - same * (distmat.size + 1) / 14).astype(np.float32)
+    paths = []
+    sparse = ranking._positive_ranks_sparse
+
+    def spy(*args):
+        out = sparse(*args)
+        paths.append(out is not None)
+        return out
+
+    monkeypatch.setattr(ranking, '_positive_ranks_sparse', spy)
+    problem = (distmat, q_pids, g_pids, q_camids, g_camids)
+    cmc, mean_ap, mean_inp, _ = reference_rank_metrics(*problem, max_rank=20)
+    out = rank_metrics(
+        *as_tensors(*problem), max_rank=20, chunk_size=chunk_size)
+    assert any(paths)
+    np.testing.assert_allclose(out['cmc'].numpy(), cmc, atol=1e-12)
+    assert out['mAP'] == pytest.approx(mean_ap, abs=1e-12)
+    assert out['mINP'] == pytest.approx(mean_inp, abs=1e-12)

@@ -154,3 +154,31 @@ def test_cuda_device_equals_cpu_or_falls_back():
         outs.append(metric.compute_metrics(metric.results))
     for key in outs[0]:
         assert outs[0][key] == pytest.approx(outs[1][key], abs=1e-4), key
+
+
+def test_cuhk03_sgs_protocol():
+    from mmreid_tricks.evaluation.functional import pairwise_distance
+    from mmreid_tricks.evaluation.functional.cuhk03_protocol import \
+        rank_metrics_cuhk03
+    samples, (features, pids, camids, is_query) = fake_samples(seed=4)
+    outs = {}
+    for protocol in ('market1501', 'cuhk03_sgs'):
+        metric = METRICS.build(
+            dict(type='ReIDMetric', protocol=protocol, chunk_size=8))
+        metric.process({}, samples)
+        outs[protocol] = metric.compute_metrics(metric.results)
+    sgs, market = outs['cuhk03_sgs'], outs['market1501']
+    # Same AP and INP (full filtered ranking), another CMC.
+    assert sgs['mAP'] == pytest.approx(market['mAP'], abs=1e-9)
+    assert sgs['mINP'] == pytest.approx(market['mINP'], abs=1e-9)
+    feats = torch.nn.functional.normalize(torch.from_numpy(features), dim=1)
+    q, g = torch.from_numpy(is_query), torch.from_numpy(~is_query)
+    pids, camids = torch.from_numpy(pids), torch.from_numpy(camids)
+    expected = rank_metrics_cuhk03(
+        pairwise_distance(feats[q], feats[g]), pids[q], pids[g], camids[q],
+        camids[g], max_rank=10)
+    for k in (1, 5, 10):
+        assert sgs[f'R{k}'] == pytest.approx(
+            100 * float(expected['cmc'][k - 1]), abs=1e-9)
+    with pytest.raises(ValueError, match='protocol must be one of'):
+        ReIDMetric(protocol='cuhk03')
