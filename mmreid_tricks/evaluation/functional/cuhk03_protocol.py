@@ -19,27 +19,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .ranking import DistChunkFn, rank_metrics
+from .ranking import DistChunkFn, _identity_layout, rank_metrics
 
 Seed = Union[int, np.random.Generator, None]
-
-
-def _identity_layout(g_pids: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Group the gallery by identity.
-
-    Args:
-        g_pids (Tensor): Gallery identities, int64, shape ``[G]``.
-
-    Returns:
-        tuple[Tensor]: ``uids`` (the sorted distinct identities, ``[U]``),
-        ``counts`` and ``starts`` (``[U]``), and ``members`` (``[G]``): the
-        gallery indices of identity ``j`` are
-        ``members[starts[j]:starts[j] + counts[j]]``, in increasing order.
-    """
-    uids, g_uid = torch.unique(g_pids, return_inverse=True)
-    counts = torch.bincount(g_uid, minlength=len(uids))
-    members = torch.argsort(g_uid, stable=True)
-    return uids, counts, counts.cumsum(0) - counts, members
 
 
 def _pick(u: Tensor, n: Tensor) -> Tensor:
