@@ -1,0 +1,72 @@
+"""Evaluate a ReID checkpoint (mmpretrain-style, stock mmengine Runner).
+
+    python tools/test.py CONFIG CHECKPOINT
+    mim test mmreid_tricks CONFIG --checkpoint CHECKPOINT
+    torchrun --nproc_per_node=4 tools/test.py CONFIG CHECKPOINT \
+        --launcher pytorch
+
+Without GPUs the distributed launchers run on CPU with gloo
+(:func:`mmreid_tricks.utils.prepare_distributed_cfg`).
+"""
+import argparse
+import os
+import os.path as osp
+
+import mmengine
+from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmreid_tricks  # noqa: F401  (registers modules, checkpoint loader)
+from mmreid_tricks.utils import prepare_distributed_cfg
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Evaluate a ReID model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where to save the metrics')
+    parser.add_argument('--out', help='dump the metrics to this file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. test_evaluator.metric=cosine')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    loader = cfg.test_dataloader
+    if loader.get('num_workers', 0) == 0:
+        loader['persistent_workers'] = False
+    prepare_distributed_cfg(cfg)  # CPU-only: gloo, DDP without device_ids
+    runner = (
+        RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    metrics = runner.test()
+    # Every rank holds the gathered metrics; one writer avoids a race.
+    if args.out and is_main_process():
+        mmengine.dump(metrics, args.out)
+
+
+if __name__ == '__main__':
+    main()
