@@ -7,9 +7,11 @@ num_instances = 4
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(128, 256), interpolation='bilinear'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomCrop', crop_size=(256, 128), padding=10),
     dict(type='ReIDRandomErasing', prob=0.5),
+    # Flipping commutes with the symmetric pad, uniform crop and uniform
+    # erasing; done last, mmcv's flipped view is never copied by them.
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [

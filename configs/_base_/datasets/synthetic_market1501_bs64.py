@@ -11,9 +11,11 @@ num_instances = 4
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(64, 128), interpolation='bilinear'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomCrop', crop_size=(128, 64), padding=5),
     dict(type='ReIDRandomErasing', prob=0.5),
+    # Flipping commutes with the symmetric pad, uniform crop and uniform
+    # erasing; done last, mmcv's flipped view is never copied by them.
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [

@@ -30,7 +30,10 @@ class CheckInvalidLossHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not outputs or not self.every_n_train_iters(runner, self.interval):
             return
-        values = {k: float(v) for k, v in outputs.items() if 'loss' in k}
+        values = {
+            k: float(v.detach())
+            for k, v in outputs.items() if 'loss' in k
+        }
         if all(math.isfinite(v) for v in values.values()):
             return
         terms = ', '.join(f'{k}={v:.4g}' for k, v in values.items())
