@@ -462,11 +462,28 @@ def rank_metrics_from_features(
         raise ValueError(f'got {len(query)} query embeddings for '
                          f'{len(q_pids)} pids, {len(gallery)} gallery '
                          f'embeddings for {len(g_pids)} pids')
+    return rank_metrics(
+        distance_rows_fn(query, gallery, metric), q_pids, g_pids, q_camids,
+        g_camids, max_rank, chunk_size)
+
+
+def distance_rows_fn(query: Tensor, gallery: Tensor,
+                     metric: str = 'euclidean') -> DistChunkFn:
+    """A function giving rows ``start:end`` of the distance matrix.
+
+    Args:
+        query (Tensor): Query embeddings, ``[Q, D]``.
+        gallery (Tensor): Gallery embeddings, ``[G, D]``.
+        metric (str): As in :func:`pairwise_distance`.
+
+    Returns:
+        Callable: ``fn(start, end)`` -> ``[end - start, G]`` distances, for
+        :func:`rank_metrics`; the full matrix never exists.
+    """
     # The gallery's side once, not per chunk (a [G, D] temporary each).
     terms = _gallery_terms(gallery.to(query.device), metric)
 
     def dist_chunk(start: int, end: int) -> Tensor:
         return _distance(query[start:end], *terms)
 
-    return rank_metrics(dist_chunk, q_pids, g_pids, q_camids, g_camids,
-                        max_rank, chunk_size)
+    return dist_chunk

@@ -3,27 +3,33 @@
 :func:`k_reciprocal_rerank` computes the final distances of "Re-ranking
 Person Re-identification with k-reciprocal Encoding" (Zhong et al., CVPR
 2017) as the widely used dense implementation does, without any ``N x N``
-array (``N = Q + G``):
+array (``N = Q + G``) and without sorting any row:
 
-- only the ``k1 + 1`` nearest neighbours of every image matter; they are
-  found block by block of the symmetric distance matrix, computing only the
-  blocks on and above its diagonal;
+- only the ``k1 + 1`` nearest neighbours of every image (and its farthest
+  one, for the normalisation) matter; they are selected block by block of
+  the symmetric distance matrix, of which only the blocks on and above the
+  diagonal are computed;
 - the encoding ``V`` has a few dozen nonzeros per row and is kept sparse;
+  the local query expansion is a sparse matrix product;
 - the Jaccard distance of a query only involves the gallery images sharing
   a nonzero column with it, enumerated column by column.
 
-Time is ``O(N^2 D / 2)`` for the neighbour search plus ``O(N k1^2)``;
-memory is ``O(N (k1 + D))``, ``O(chunk_size^2)`` for the search and the
-``Q x G`` output (or ``O(chunk x G)`` with :func:`k_reciprocal_rerank_fn`).
+Time is ``O(N^2 D / 2)`` for the neighbour search plus ``O(N k1^2)`` and
+the Jaccard pairs; memory is ``O(N (k1 + D))``, ``O(chunk_size^2)`` for the
+search, and the ``Q x G`` output, which :func:`k_reciprocal_rerank_fn`
+avoids by producing it a chunk of queries at a time. Everything is torch and
+runs on the features' device.
 
 Equivalence with the original. The original divides the squared distances
 by the max of their column and sorts every row of these float32 values, so
 its neighbour sets depend on float32 rounding wherever two distances are
-closer than it. Here the neighbour sets are those of the exact distances
-rounded to float32, ties broken by image index: the float32 search comes
-with a worst-case error bound, and every row whose sets the bound does not
-settle is re-ordered with float64 distances. The values equal the
-original's to float32 rounding (``~1e-6``).
+closer than it (they then also depend on its BLAS). Here the neighbour
+sets are those of the exact distances rounded to float32, ties broken by
+image index, which is what the original computes whenever its rounding
+does not decide: the float32 search comes with a worst-case error bound,
+and every row whose sets the bound does not settle is re-ordered with
+float64 distances. The values equal the original's to float32 rounding
+(``~1e-6``).
 """
 import contextlib
 import warnings
@@ -32,6 +38,10 @@ from typing import Callable, Iterator, NamedTuple, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+__all__ = [
+    'k_reciprocal_rerank', 'k_reciprocal_rerank_fn', 'average_query_expansion'
+]
 
 # Produces the rows ``start:end`` of the re-ranked distance matrix, shape
 # ``[end - start, G]``: the ``distmat`` callable of ``rank_metrics``.

@@ -9,8 +9,9 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from mmreid_tricks.registry import METRICS
-from ..functional import pairwise_distance, rank_metrics_from_features
-from ..functional.cuhk03_protocol import rank_metrics_cuhk03
+from ..functional import (average_query_expansion, distance_rows_fn,
+                          k_reciprocal_rerank_fn, rank_metrics,
+                          rank_metrics_cuhk03)
 
 _REQUIRED_KEYS = ('pred_feature', 'gt_label', 'camid', 'is_query')
 _PROTOCOLS = ('market1501', 'cuhk03_sgs')
@@ -84,6 +85,10 @@ class ReIDMetric(BaseMetric):
                  protocol: str = 'market1501',
                  num_repeats: int = 10,
                  seed: int = 0,
+                 rerank: bool = False,
+                 rerank_cfg: Optional[dict] = None,
+                 aqe: bool = False,
+                 aqe_cfg: Optional[dict] = None,
                  device: str = 'cpu',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
@@ -110,6 +115,12 @@ class ReIDMetric(BaseMetric):
         self.protocol = protocol
         self.num_repeats = num_repeats
         self.seed = seed
+        self.rerank = rerank
+        self.rerank_cfg = dict(k1=20, k2=6, lambda_value=0.3)
+        self.rerank_cfg.update(rerank_cfg or {})
+        self.aqe = aqe
+        self.aqe_cfg = dict(top_k=5, alpha=3.0)
+        self.aqe_cfg.update(aqe_cfg or {})
         self.device = device
 
     def process(self, data_batch: Sequence[dict],
@@ -185,18 +196,22 @@ class ReIDMetric(BaseMetric):
         gallery = features[is_gallery.to(device)]
         ids = (pids[is_query], pids[is_gallery], camids[is_query],
                camids[is_gallery])
+        print_log(f'ReIDMetric: {self._settings()}', logger='current')
+        if self.aqe:
+            query, gallery = average_query_expansion(query, gallery,
+                                                     **self.aqe_cfg)
+        if self.rerank:
+            dist = k_reciprocal_rerank_fn(
+                query, gallery, metric=self.metric, **self.rerank_cfg)
+        else:
+            dist = distance_rows_fn(query, gallery, self.metric)
         if self.protocol == 'market1501':
-            ranks = rank_metrics_from_features(
-                query,
-                gallery,
-                *ids,
-                metric=self.metric,
-                max_rank=max(self.topk),
+            ranks = rank_metrics(
+                dist, *ids, max_rank=max(self.topk),
                 chunk_size=self.chunk_size)
         else:
             ranks = rank_metrics_cuhk03(
-                lambda start, end: pairwise_distance(
-                    query[start:end], gallery, self.metric),
+                dist,
                 *ids,
                 max_rank=max(self.topk),
                 num_repeats=self.num_repeats,
@@ -208,3 +223,16 @@ class ReIDMetric(BaseMetric):
             metrics[f'R{k}'] = 100 * float(ranks['cmc'][k - 1])
         metrics['num_skipped_queries'] = ranks['num_skipped_queries']
         return metrics
+
+    def _settings(self) -> str:
+        """The evaluation options, for the log next to the results."""
+        parts = [
+            f'protocol={self.protocol}', f'metric={self.metric}',
+            f'normalize_feature={self.normalize_feature}'
+        ]
+        if self.aqe:
+            parts.append(f'aqe={self.aqe_cfg}')
+        if self.rerank:
+            parts.append(f'rerank={self.rerank_cfg}')
+        return ', '.join(parts)
+

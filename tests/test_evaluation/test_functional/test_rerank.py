@@ -42,6 +42,15 @@ def test_matches_original_algorithm(seed, k1, k2, lambda_value):
     np.testing.assert_allclose(result, expected, rtol=0, atol=1e-5)
 
 
+def test_reference_distance_precision_does_not_matter_without_near_ties():
+    query, gallery = random_feats(14)
+    np.testing.assert_allclose(
+        k_reciprocal_rerank_dense(query, gallery, exact=False),
+        k_reciprocal_rerank_dense(query, gallery),
+        rtol=0,
+        atol=1e-5)
+
+
 def test_same_metrics_as_original_algorithm():
     query, gallery = random_feats(5, num_q=40, num_g=160)
     rng = np.random.default_rng(5)

@@ -182,3 +182,49 @@ def test_cuhk03_sgs_protocol():
             100 * float(expected['cmc'][k - 1]), abs=1e-9)
     with pytest.raises(ValueError, match='protocol must be one of'):
         ReIDMetric(protocol='cuhk03')
+
+
+def _split(arrays):
+    features, pids, camids, is_query = arrays
+    q, g = is_query, ~is_query
+    feats = torch.nn.functional.normalize(torch.from_numpy(features), dim=1)
+    ids = tuple(
+        torch.from_numpy(a) for a in (pids[q], pids[g], camids[q], camids[g]))
+    return feats[torch.from_numpy(q)], feats[torch.from_numpy(g)], ids
+
+
+@pytest.mark.parametrize('rerank,aqe', [(True, False), (False, True),
+                                        (True, True)])
+def test_rerank_and_query_expansion_options(rerank, aqe, caplog):
+    from mmreid_tricks.evaluation.functional import (average_query_expansion,
+                                                     k_reciprocal_rerank,
+                                                     rank_metrics)
+    samples, arrays = fake_samples(num=120)
+    rerank_cfg = dict(k1=8, k2=3, lambda_value=0.3)
+    aqe_cfg = dict(top_k=3, alpha=3.0)
+    metric = METRICS.build(
+        dict(
+            type='ReIDMetric',
+            rerank=rerank,
+            rerank_cfg=rerank_cfg,
+            aqe=aqe,
+            aqe_cfg=aqe_cfg))
+    metric.process({}, samples)
+    out = metric.compute_metrics(metric.results)
+
+    query, gallery, ids = _split(arrays)
+    if aqe:
+        query, gallery = average_query_expansion(query, gallery, **aqe_cfg)
+    if rerank:
+        dist = k_reciprocal_rerank(query, gallery, **rerank_cfg)
+    else:
+        dist = torch.cdist(query, gallery).pow(2)
+    expected = rank_metrics(dist, *ids, max_rank=10)
+    assert out['mAP'] == pytest.approx(100 * expected['mAP'], abs=1e-4)
+    assert out['R1'] == pytest.approx(100 * float(expected['cmc'][0]),
+                                      abs=1e-4)
+    plain = METRICS.build(dict(type='ReIDMetric'))
+    plain.process({}, samples)
+    assert out['mAP'] != plain.compute_metrics(plain.results)['mAP']
+    assert ('rerank=' in metric._settings()) == rerank
+    assert ('aqe=' in metric._settings()) == aqe

@@ -1,0 +1,299 @@
+"""Benchmark k-reciprocal re-ranking against the original dense algorithm.
+
+Each method runs in its own process, so that its peak resident memory
+(``ru_maxrss``, which also counts torch's allocations, unlike tracemalloc)
+is its own; both processes import the same modules and build the same
+problem first. The results are then compared in this process: largest
+absolute difference, and CMC/mAP of both rankings. The problem is a
+deterministic Market-1501-like one (same numbers of queries, gallery images,
+identities, distractors and cameras at full size; clustered random
+features).
+
+"original" is the dense reference of
+``mmreid_tricks/evaluation/functional/rerank_reference.py``; by default its
+distances are float64 rounded to float32, so that its neighbour order does
+not hang on BLAS rounding; ``--inexact-original`` computes them in float32
+as the widely used implementation does (then a few near-tie rows differ).
+
+On a shared machine, prefer ``--threads 1``: when other processes keep the
+cores busy, multi-threaded torch operators wait for descheduled threads and
+lose far more time than numpy's mostly single-threaded loops.
+
+Example::
+
+    python benchmarks/rerank_benchmark.py --sizes 2000 5000 10000 19281
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict
+
+import numpy as np
+import torch
+
+from mmreid_tricks.evaluation.functional import rank_metrics
+from mmreid_tricks.evaluation.functional.rerank import (
+    k_reciprocal_rerank, k_reciprocal_rerank_fn)
+from mmreid_tricks.evaluation.functional.rerank_reference import \
+    k_reciprocal_rerank_dense
+
+METHODS = ('original', 'ours', 'ours_metrics')
+# Market-1501's test split: 3368 queries and 15913 gallery images, of which
+# 2793 distractors; 750 identities seen by 6 cameras.
+MARKET_NUM_QUERY, MARKET_NUM_GALLERY = 3368, 15913
+MARKET_NUM_DISTRACTOR, MARKET_NUM_IDS, MARKET_NUM_CAMS = 2793, 750, 6
+
+
+def market_like_problem(num_images: int = 19281,
+                        dim: int = 512,
+                        id_scale: float = 0.5,
+                        cam_scale: float = 0.3,
+                        seed: int = 0) -> Dict[str, np.ndarray]:
+    """Clustered features with Market-1501's proportions.
+
+    Every identity has a Gaussian centre, every camera an offset and every
+    image Gaussian noise; distractors (pid 0) are single images. A common
+    positive mean imitates post-ReLU embeddings.
+
+    Args:
+        num_images (int): Q + G; the split follows Market-1501's ratios.
+        dim (int): Feature dimension.
+        id_scale (float): Std of the identity centres (noise std is 1).
+        cam_scale (float): Std of the camera offsets.
+        seed (int): Seed of the generator.
+
+    Returns:
+        dict: ``query``/``gallery`` float32 features ``[Q, D]``/``[G, D]``,
+        and int64 ``q_pids``, ``g_pids``, ``q_camids``, ``g_camids``.
+    """
+    rng = np.random.default_rng(seed)
+    scale = num_images / (MARKET_NUM_QUERY + MARKET_NUM_GALLERY)
+    num_q = max(1, round(MARKET_NUM_QUERY * scale))
+    num_g = num_images - num_q
+    num_ids = max(1, round(MARKET_NUM_IDS * scale))
+    num_distractor = round(MARKET_NUM_DISTRACTOR * scale)
+    q_pids = np.arange(num_q) % num_ids + 1
+    g_pids = np.concatenate([
+        np.arange(num_g - num_distractor) % num_ids + 1,
+        np.zeros(num_distractor, np.int64)
+    ])
+    q_camids = rng.integers(0, MARKET_NUM_CAMS, num_q)
+    g_camids = rng.integers(0, MARKET_NUM_CAMS, num_g)
+
+    centres = rng.normal(0, id_scale, (num_ids + 1, dim))
+    cams = rng.normal(0, cam_scale, (MARKET_NUM_CAMS, dim))
+
+    def features(pids: np.ndarray, camids: np.ndarray) -> np.ndarray:
+        feats = centres[pids] + cams[camids] + rng.normal(
+            0, 1, (len(pids), dim))
+        # Distractors: one random identity each.
+        distractor = pids == 0
+        feats[distractor] += rng.normal(0, id_scale,
+                                        (int(distractor.sum()), dim))
+        return (feats + 2).astype(np.float32)
+
+    return dict(
+        query=features(q_pids, q_camids),
+        gallery=features(g_pids, g_camids),
+        q_pids=q_pids,
+        g_pids=g_pids,
+        q_camids=q_camids,
+        g_camids=g_camids)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--sizes',
+        type=int,
+        nargs='+',
+        default=[2000, 5000, 10000, 19281],
+        help='numbers of images Q + G (Market-1501 test: 19281)')
+    parser.add_argument('--dim', type=int, default=512)
+    parser.add_argument('--k1', type=int, default=20)
+    parser.add_argument('--k2', type=int, default=6)
+    parser.add_argument('--lambda-value', type=float, default=0.3)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--original-max-size',
+        type=int,
+        default=19281,
+        help='skip the original algorithm above this size')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=0,
+        help='threads of torch and of numpy\'s BLAS in both workers '
+        '(0: the libraries\' defaults)')
+    parser.add_argument(
+        '--inexact-original',
+        action='store_true',
+        help='let the original compute its distances in float32, as the '
+        'widely used implementation does, instead of float64 rounded to '
+        'float32 (its neighbour order then depends on BLAS rounding)')
+    # Internal: run one method in this process.
+    parser.add_argument('--worker', choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument('--size', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--out', help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def rss_bytes() -> int:
+    """Current resident memory of this process."""
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+def run_worker(args) -> None:
+    """Run one method, print its time and memory as JSON."""
+    problem = market_like_problem(args.size, args.dim, seed=args.seed)
+    query, gallery = problem['query'], problem['gallery']
+    params = (args.k1, args.k2, args.lambda_value)
+    threads = torch.get_num_threads()
+    base = rss_bytes()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    if args.worker == 'original':
+        result = k_reciprocal_rerank_dense(
+            query, gallery, *params, exact=not args.inexact_original)
+    elif args.worker == 'ours':
+        result = k_reciprocal_rerank(
+            torch.from_numpy(query), torch.from_numpy(gallery),
+            *params).numpy()
+    else:  # metrics straight from row chunks, no Q x G matrix
+        rows_fn = k_reciprocal_rerank_fn(
+            torch.from_numpy(query), torch.from_numpy(gallery), *params)
+        result = rank_metrics(rows_fn,
+                              *[torch.from_numpy(problem[k]) for k in (
+                                  'q_pids', 'g_pids', 'q_camids',
+                                  'g_camids')])
+    seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if args.worker == 'ours_metrics':
+        result = np.array([result['mAP'], *result['cmc'][:10].tolist()])
+    np.save(args.out, result)
+    print(
+        json.dumps(
+            dict(
+                seconds=seconds,
+                cpu_seconds=cpu_seconds,
+                peak=peak,
+                base=base,
+                threads=threads)))
+
+
+def run_method(args, method: str, size: int, out: str) -> dict:
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__), '--worker', method, '--size',
+        str(size), '--out', out, '--dim',
+        str(args.dim), '--k1',
+        str(args.k1), '--k2',
+        str(args.k2), '--lambda-value',
+        str(args.lambda_value), '--seed',
+        str(args.seed)
+    ] + (['--inexact-original'] if args.inexact_original else [])
+    env = dict(os.environ)
+    if args.threads:
+        for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS',
+                    'OPENBLAS_NUM_THREADS'):
+            env[var] = str(args.threads)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, check=True, env=env)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def metrics(dist: np.ndarray, problem: dict) -> dict:
+    return rank_metrics(
+        torch.from_numpy(dist),
+        *[torch.from_numpy(problem[k])
+          for k in ('q_pids', 'g_pids', 'q_camids', 'g_camids')])
+
+
+def main() -> None:
+    args = parse_args()
+    if args.worker:
+        run_worker(args)
+        return
+    print(f'k1={args.k1} k2={args.k2} lambda={args.lambda_value} '
+          f'D={args.dim} threads={args.threads or "default"} '
+          f'load average={os.getloadavg()[0]:.1f} '
+          f'original distances: '
+          f'{"float32" if args.inexact_original else "float64->float32"}')
+    header = (f'{"N":>6} {"Q":>5} {"G":>6} | {"original s":>10} '
+              f'{"peak GB":>7} | {"ours s":>7} {"peak GB":>7} '
+              f'{"metrics-only s":>14} {"peak GB":>7} | {"speed-up":>8} '
+              f'{"mem ratio":>9} | {"max|diff|":>9} {"mAP orig":>8} '
+              f'{"mAP ours":>8} {"R1 orig":>7} {"R1 ours":>7} '
+              f'{"mAP plain":>9}')
+    print(header)
+    print('-' * len(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            problem = market_like_problem(size, args.dim, seed=args.seed)
+            runs, results = {}, {}
+            for method in METHODS:
+                if method == 'original' and size > args.original_max_size:
+                    continue
+                out = os.path.join(tmp, f'{method}_{size}.npy')
+                runs[method] = run_method(args, method, size, out)
+                results[method] = np.load(out)
+            ours, fast = runs['ours'], runs['ours_metrics']
+            mine = metrics(results['ours'], problem)
+            plain = metrics(_plain_dist(problem), problem)
+            # The metrics-only path must agree with the full matrix.
+            assert abs(results['ours_metrics'][0] - mine['mAP']) < 1e-6
+            line = (f'{size:6d} {len(problem["query"]):5d} '
+                    f'{len(problem["gallery"]):6d} | ')
+            if 'original' in runs:
+                orig = runs['original']
+                theirs = metrics(results['original'], problem)
+                diff = np.abs(results['original'] - results['ours']).max()
+                line += (f'{orig["seconds"]:10.1f} {orig["peak"] / 1e9:7.2f}'
+                         f' | ')
+            else:
+                line += f'{"-":>10} {"-":>7} | '
+            line += (f'{ours["seconds"]:7.2f} {ours["peak"] / 1e9:7.2f} '
+                     f'{fast["seconds"]:14.2f} {fast["peak"] / 1e9:7.2f} | ')
+            if 'original' in runs:
+                line += (f'{orig["seconds"] / ours["seconds"]:7.1f}x '
+                         f'{orig["peak"] / ours["peak"]:8.1f}x | '
+                         f'{diff:9.1e} {theirs["mAP"]:8.4f} '
+                         f'{mine["mAP"]:8.4f} {theirs["cmc"][0]:7.4f} '
+                         f'{mine["cmc"][0]:7.4f} ')
+            else:
+                line += (f'{"-":>8} {"-":>9} | {"-":>9} {"-":>8} '
+                         f'{mine["mAP"]:8.4f} {"-":>7} '
+                         f'{mine["cmc"][0]:7.4f} ')
+            print(line + f'{plain["mAP"]:9.4f}', flush=True)
+            if 'original' in runs:
+                cmc_diff = (theirs['cmc'] - mine['cmc']).abs().max()
+                print(f'{"":>6} |mAP diff| = '
+                      f'{abs(theirs["mAP"] - mine["mAP"]):.1e}, '
+                      f'max |CMC diff| = {cmc_diff:.1e}, '
+                      f'peak - RSS before the call, original/ours/metrics-'
+                      f'only: {(orig["peak"] - orig["base"]) / 1e9:.2f}/'
+                      f'{(ours["peak"] - ours["base"]) / 1e9:.2f}/'
+                      f'{(fast["peak"] - fast["base"]) / 1e9:.2f} GB, '
+                      f'torch threads: {ours["threads"]}')
+                print(f'{"":>6} CPU time (all threads) original/ours/'
+                      f'metrics-only: {orig["cpu_seconds"]:.1f}/'
+                      f'{ours["cpu_seconds"]:.2f}/{fast["cpu_seconds"]:.2f}'
+                      f' s, speed-up in CPU time '
+                      f'{orig["cpu_seconds"] / ours["cpu_seconds"]:.1f}x')
+
+
+def _plain_dist(problem: dict) -> np.ndarray:
+    """Squared distances without re-ranking, for reference metrics."""
+    query = torch.from_numpy(problem['query']).double()
+    gallery = torch.from_numpy(problem['gallery']).double()
+    return torch.cdist(query, gallery).pow(2).float().numpy()
+
+
+if __name__ == '__main__':
+    main()
