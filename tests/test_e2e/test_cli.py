@@ -50,6 +50,7 @@ def test_mim_train_then_mim_test(tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     log = out.stdout + out.stderr
     assert 'reid/mAP' in log and 'reid/mINP' in log
+    assert 'reid-rerank/mAP' in log and 'rerank=' in log
 
 
 @pytest.mark.slow

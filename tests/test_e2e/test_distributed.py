@@ -25,9 +25,9 @@ from mmreid_tricks.utils import prepare_distributed_cfg
 from .utils import REPO, TINY_CONFIG, cli_options
 
 WORLD_SIZE = 2
-# One junk image more than the tiny config: 235 test images, an odd number,
+# One distractor more than the tiny config: an odd number of test images,
 # so DefaultSampler pads rank 1 and collect_results must drop the duplicate.
-NUM_JUNK = 6
+NUM_DISTRACTORS = 41
 GENERATE_KEYS = ('train_dataloader.dataset',
                  'val_dataloader.dataset.datasets.0',
                  'val_dataloader.dataset.datasets.1',
@@ -65,7 +65,10 @@ def torchrun(script, *args):
 
 
 def options(data_root, **extra):
-    extra.update({f'{k}.generate.num_junk': NUM_JUNK for k in GENERATE_KEYS})
+    extra.update({
+        f'{k}.generate.num_distractors': NUM_DISTRACTORS
+        for k in GENERATE_KEYS
+    })
     return cli_options(data_root, **extra)
 
 
@@ -82,9 +85,12 @@ def data_root(tmp_path_factory):
     """The tiny data set, generated once, with an odd number of test
     images."""
     root = str(tmp_path_factory.mktemp('dist') / 'data')
-    generate = dict(Config.fromfile(TINY_CONFIG).generate, num_junk=NUM_JUNK)
+    generate = dict(
+        Config.fromfile(TINY_CONFIG).generate,
+        num_distractors=NUM_DISTRACTORS)
     counts = generate_synthetic_market1501(root, **generate)
-    num_test = counts['query'] + counts['gallery']
+    # The reader drops the junk images the gallery count includes.
+    num_test = counts['query'] + counts['gallery'] - counts['num_junk']
     assert num_test % WORLD_SIZE == 1, f'{num_test} test images: no padding'
     return root
 

@@ -66,4 +66,13 @@ val_dataloader = dict(
 val_evaluator = dict(
     type='ReIDMetric', metric='euclidean', normalize_feature=True)
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator
+# Testing reports the metrics with and without k-reciprocal re-ranking.
+test_evaluator = [
+    val_evaluator,
+    dict(
+        type='ReIDMetric',
+        metric='euclidean',
+        normalize_feature=True,
+        rerank=True,
+        prefix='reid-rerank'),
+]
