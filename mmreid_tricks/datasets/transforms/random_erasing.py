@@ -14,6 +14,32 @@ from mmreid_tricks.registry import TRANSFORMS
 BOT_NORMALISED_FILL = (0.485, 0.456, 0.406)
 
 
+def check_erasing_args(prob: float, area_ratio_range: Sequence[float],
+                       aspect_range: Sequence[float], max_attempts: int,
+                       fill: Union[str, float, Sequence[float]],
+                       channel_order: str) -> None:
+    """Validate the arguments shared by the CPU and the batch erasing."""
+    if not 0 <= prob <= 1:
+        raise ValueError(f'prob must be in [0, 1], got {prob}')
+    min_area, max_area = area_ratio_range
+    if not 0 < min_area <= max_area <= 1:
+        raise ValueError('area_ratio_range must satisfy 0 < min <= max '
+                         f'<= 1, got {tuple(area_ratio_range)}')
+    min_aspect, max_aspect = aspect_range
+    if not 0 < min_aspect <= max_aspect:
+        raise ValueError('aspect_range must satisfy 0 < min <= max, got '
+                         f'{tuple(aspect_range)}')
+    if max_attempts < 1:
+        raise ValueError(
+            f'max_attempts must be at least 1, got {max_attempts}')
+    if channel_order not in ('bgr', 'rgb'):
+        raise ValueError("channel_order must be 'bgr' or 'rgb', got "
+                         f'{channel_order!r}')
+    if isinstance(fill, str) and fill not in ('mean', 'bot', 'random'):
+        raise ValueError("fill must be 'mean', 'bot', 'random' or a "
+                         f'value, got {fill!r}')
+
+
 @TRANSFORMS.register_module()
 class ReIDRandomErasing(BaseTransform):
     """Erase a random rectangle of the image, as in the ReID bag of tricks.
@@ -91,29 +117,12 @@ class ReIDRandomErasing(BaseTransform):
                  mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  channel_order: str = 'bgr') -> None:
-        if not 0 <= prob <= 1:
-            raise ValueError(f'prob must be in [0, 1], got {prob}')
-        min_area, max_area = area_ratio_range
-        if not 0 < min_area <= max_area <= 1:
-            raise ValueError('area_ratio_range must satisfy 0 < min <= max '
-                             f'<= 1, got {tuple(area_ratio_range)}')
-        min_aspect, max_aspect = aspect_range
-        if not 0 < min_aspect <= max_aspect:
-            raise ValueError('aspect_range must satisfy 0 < min <= max, got '
-                             f'{tuple(aspect_range)}')
-        if max_attempts < 1:
-            raise ValueError(
-                f'max_attempts must be at least 1, got {max_attempts}')
-        if channel_order not in ('bgr', 'rgb'):
-            raise ValueError("channel_order must be 'bgr' or 'rgb', got "
-                             f'{channel_order!r}')
-        if isinstance(fill, str) and fill not in ('mean', 'bot', 'random'):
-            raise ValueError("fill must be 'mean', 'bot', 'random' or a "
-                             f'colour, got {fill!r}')
+        check_erasing_args(prob, area_ratio_range, aspect_range,
+                           max_attempts, fill, channel_order)
 
         self.prob = prob
-        self.area_ratio_range = (float(min_area), float(max_area))
-        self.aspect_range = (float(min_aspect), float(max_aspect))
+        self.area_ratio_range = tuple(float(v) for v in area_ratio_range)
+        self.aspect_range = tuple(float(v) for v in aspect_range)
         self.log_aspect = log_aspect
         self.max_attempts = max_attempts
         self.fill = fill
