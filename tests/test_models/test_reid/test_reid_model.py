@@ -63,3 +63,27 @@ def test_val_step_embeds():
     model = tiny_model().eval()
     out = model.val_step(batch(4))
     assert len(out) == 4 and out[0].pred_feature.shape == (512, )
+
+
+def test_channels_last_option_gives_the_same_embeddings():
+    torch.manual_seed(0)
+    plain = tiny_model()
+    fast = MODELS.build(
+        dict(
+            type='ReIDModel',
+            channels_last=True,
+            backbone=dict(
+                type='LastStrideResNet', depth=18, out_indices=(3, )),
+            neck=dict(type='BNNeck', in_channels=512),
+            head=dict(type='ReIDHead', num_classes=4, in_channels=512)))
+    # strict=False: only `plain` has a center loss (its centers buffer).
+    fast.load_state_dict(plain.state_dict(), strict=False)
+    assert fast.backbone.conv1.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    plain.eval()
+    fast.eval()
+    x = torch.randn(2, 3, 64, 32)
+    with torch.no_grad():
+        a = plain.extract_feat(x)[-1]
+        b = fast.extract_feat(x)[-1]
+    assert torch.allclose(a, b, atol=1e-4)
