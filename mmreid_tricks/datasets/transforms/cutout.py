@@ -9,6 +9,24 @@ from mmcv.transforms.utils import cache_randomness
 from mmreid_tricks.registry import TRANSFORMS
 
 
+def check_cutout_args(size: Union[int, Sequence[int]], prob: float,
+                      channel_order: str) -> Tuple[int, int]:
+    """Validate the arguments shared by the CPU and the batch cutout.
+
+    Returns:
+        tuple[int, int]: The box size ``(h, w)``.
+    """
+    box_h, box_w = (size, size) if isinstance(size, int) else size
+    if box_h < 1 or box_w < 1:
+        raise ValueError(f'size must be positive, got {size}')
+    if not 0 <= prob <= 1:
+        raise ValueError(f'prob must be in [0, 1], got {prob}')
+    if channel_order not in ('bgr', 'rgb'):
+        raise ValueError("channel_order must be 'bgr' or 'rgb', got "
+                         f'{channel_order!r}')
+    return int(box_h), int(box_w)
+
+
 @TRANSFORMS.register_module()
 class ReIDCutout(BaseTransform):
     """Fill a fixed-size box, centred anywhere in the image, with a constant.
@@ -49,15 +67,7 @@ class ReIDCutout(BaseTransform):
                  fill: Union[float, Sequence[float]] = 0,
                  prob: float = 1.0,
                  channel_order: str = 'bgr') -> None:
-        box_h, box_w = (size, size) if isinstance(size, int) else size
-        if box_h < 1 or box_w < 1:
-            raise ValueError(f'size must be positive, got {size}')
-        if not 0 <= prob <= 1:
-            raise ValueError(f'prob must be in [0, 1], got {prob}')
-        if channel_order not in ('bgr', 'rgb'):
-            raise ValueError("channel_order must be 'bgr' or 'rgb', got "
-                             f'{channel_order!r}')
-        self.size = (int(box_h), int(box_w))
+        self.size = check_cutout_args(size, prob, channel_order)
         self.fill = fill
         self.prob = prob
         self.channel_order = channel_order

@@ -3,6 +3,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
+from mmreid_tricks.datasets.transforms.cutout import check_cutout_args
 from mmreid_tricks.registry import BATCH_AUGMENTS
 from .batch_random_erasing import box_mask, constant_fill
 
@@ -35,15 +36,7 @@ class BatchCutout:
                  fill: Union[float, Sequence[float]] = 0.,
                  prob: float = 1.0,
                  channel_order: str = 'rgb') -> None:
-        box_h, box_w = (size, size) if isinstance(size, int) else size
-        if box_h < 1 or box_w < 1:
-            raise ValueError(f'size must be positive, got {size}')
-        if not 0 <= prob <= 1:
-            raise ValueError(f'prob must be in [0, 1], got {prob}')
-        if channel_order not in ('bgr', 'rgb'):
-            raise ValueError("channel_order must be 'bgr' or 'rgb', got "
-                             f'{channel_order!r}')
-        self.size = (int(box_h), int(box_w))
+        self.size = check_cutout_args(size, prob, channel_order)
         self.fill = fill
         self.prob = prob
         self.channel_order = channel_order
