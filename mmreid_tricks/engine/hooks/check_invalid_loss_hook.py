@@ -1,6 +1,6 @@
-import math
 from typing import Optional
 
+import torch
 from mmengine.hooks import Hook
 
 from mmreid_tricks.registry import HOOKS
@@ -30,13 +30,14 @@ class CheckInvalidLossHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not outputs or not self.every_n_train_iters(runner, self.interval):
             return
-        values = {
-            k: float(v.detach())
-            for k, v in outputs.items() if 'loss' in k
-        }
-        if all(math.isfinite(v) for v in values.values()):
+        losses = {k: v.detach() for k, v in outputs.items() if 'loss' in k}
+        if not losses:
             return
-        terms = ', '.join(f'{k}={v:.4g}' for k, v in values.items())
+        # One device sync per check; the values are read only on failure.
+        values = torch.stack([v.float().reshape(()) for v in losses.values()])
+        if values.isfinite().all():
+            return
+        terms = ', '.join(f'{k}={float(v):.4g}' for k, v in losses.items())
         raise FloatingPointError(
             f'non-finite loss at epoch {runner.epoch + 1}, iteration '
             f'{runner.iter + 1}: {terms}. Lower the learning rate or check '
