@@ -1,9 +1,9 @@
 """Pure torch functions of ReID evaluation."""
 from .cuhk03_protocol import rank_metrics_cuhk03
+from .query_expansion import average_query_expansion
 from .ranking import (distance_rows_fn, pairwise_distance, rank_metrics,
                       rank_metrics_from_features)
-from .rerank import (average_query_expansion, k_reciprocal_rerank,
-                     k_reciprocal_rerank_fn)
+from .rerank import k_reciprocal_rerank, k_reciprocal_rerank_fn
 
 __all__ = [
     'average_query_expansion', 'distance_rows_fn', 'k_reciprocal_rerank',

@@ -235,4 +235,3 @@ class ReIDMetric(BaseMetric):
         if self.rerank:
             parts.append(f'rerank={self.rerank_cfg}')
         return ', '.join(parts)
-

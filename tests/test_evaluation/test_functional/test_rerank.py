@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from mmreid_tricks.evaluation.functional import rank_metrics
-from mmreid_tricks.evaluation.functional.rerank import (
-    average_query_expansion, k_reciprocal_rerank, k_reciprocal_rerank_fn)
+from mmreid_tricks.evaluation.functional.rerank import (k_reciprocal_rerank,
+                                                        k_reciprocal_rerank_fn)
 from mmreid_tricks.evaluation.functional.rerank_reference import \
     k_reciprocal_rerank_dense
 
@@ -19,9 +18,9 @@ def random_feats(seed, num_q=30, num_g=120, dim=16, offset=3.0):
 
 
 def rerank(query, gallery, *args, **kwargs):
-    return k_reciprocal_rerank(
-        torch.from_numpy(query), torch.from_numpy(gallery), *args,
-        **kwargs).numpy()
+    return k_reciprocal_rerank(torch.from_numpy(query),
+                               torch.from_numpy(gallery), *args,
+                               **kwargs).numpy()
 
 
 @pytest.mark.parametrize(
@@ -35,8 +34,7 @@ def rerank(query, gallery, *args, **kwargs):
     ])
 def test_matches_original_algorithm(seed, k1, k2, lambda_value):
     query, gallery = random_feats(seed)
-    expected = k_reciprocal_rerank_dense(query, gallery, k1, k2,
-                                         lambda_value)
+    expected = k_reciprocal_rerank_dense(query, gallery, k1, k2, lambda_value)
     result = rerank(query, gallery, k1, k2, lambda_value, chunk_size=64)
     assert result.dtype == np.float32 and result.shape == (30, 120)
     np.testing.assert_allclose(result, expected, rtol=0, atol=1e-5)
@@ -44,11 +42,12 @@ def test_matches_original_algorithm(seed, k1, k2, lambda_value):
 
 def test_reference_distance_precision_does_not_matter_without_near_ties():
     query, gallery = random_feats(14)
-    np.testing.assert_allclose(
-        k_reciprocal_rerank_dense(query, gallery, exact=False),
-        k_reciprocal_rerank_dense(query, gallery),
-        rtol=0,
-        atol=1e-5)
+    np.testing.assert_allclose(k_reciprocal_rerank_dense(query,
+                                                         gallery,
+                                                         exact=False),
+                               k_reciprocal_rerank_dense(query, gallery),
+                               rtol=0,
+                               atol=1e-5)
 
 
 def test_same_metrics_as_original_algorithm():
@@ -59,10 +58,12 @@ def test_same_metrics_as_original_algorithm():
     expected = rank_metrics(
         torch.from_numpy(k_reciprocal_rerank_dense(query, gallery)), *pids,
         *cams)
-    result = rank_metrics(
-        torch.from_numpy(rerank(query, gallery)), *pids, *cams)
+    result = rank_metrics(torch.from_numpy(rerank(query, gallery)), *pids,
+                          *cams)
     assert result['mAP'] == pytest.approx(expected['mAP'], abs=1e-4)
-    torch.testing.assert_close(result['cmc'], expected['cmc'], atol=1e-4,
+    torch.testing.assert_close(result['cmc'],
+                               expected['cmc'],
+                               atol=1e-4,
                                rtol=0)
 
 
@@ -113,8 +114,10 @@ def test_exact_ties_are_ordered_by_index():
 def test_fewer_images_than_neighbours():
     query, gallery = random_feats(10, num_q=2, num_g=5)
     expected = k_reciprocal_rerank_dense(query, gallery, k1=20, k2=6)
-    np.testing.assert_allclose(
-        rerank(query, gallery), expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(rerank(query, gallery),
+                               expected,
+                               rtol=0,
+                               atol=1e-5)
 
 
 def test_chunk_function_gives_the_same_rows():
@@ -122,16 +125,21 @@ def test_chunk_function_gives_the_same_rows():
     full = k_reciprocal_rerank(query, gallery)
     rows_fn = k_reciprocal_rerank_fn(query, gallery)
     for start, end in [(0, 30), (0, 7), (7, 30), (12, 12)]:
-        torch.testing.assert_close(
-            rows_fn(start, end), full[start:end], atol=1e-6, rtol=0)
+        torch.testing.assert_close(rows_fn(start, end),
+                                   full[start:end],
+                                   atol=1e-6,
+                                   rtol=0)
     with pytest.raises(ValueError, match='out of range'):
         rows_fn(0, 31)
     pids = torch.arange(150) % 10
     cams = torch.arange(150) // 3 % 3
-    from_fn = rank_metrics(rows_fn, pids[:30], pids[30:], cams[:30],
-                           cams[30:], chunk_size=7)
-    from_full = rank_metrics(full, pids[:30], pids[30:], cams[:30],
-                             cams[30:])
+    from_fn = rank_metrics(rows_fn,
+                           pids[:30],
+                           pids[30:],
+                           cams[:30],
+                           cams[30:],
+                           chunk_size=7)
+    from_full = rank_metrics(full, pids[:30], pids[30:], cams[:30], cams[30:])
     assert from_fn['mAP'] == pytest.approx(from_full['mAP'], abs=1e-6)
 
 
@@ -147,58 +155,3 @@ def test_invalid_arguments():
         k_reciprocal_rerank(query, gallery, lambda_value=1.5)
     with pytest.raises(ValueError, match='empty'):
         k_reciprocal_rerank(query[:0], gallery)
-
-
-def test_aqe_by_hand():
-    query = torch.tensor([[2., 0.]])
-    gallery = torch.tensor([[0., 1.], [1., 1.], [1., -0.1]])
-    new_query, new_gallery = average_query_expansion(
-        query, gallery, top_k=2, alpha=3.)
-    # Neighbours: g2 (cos 0.995) and g1 (cos 0.7071), weighted by cos^3.
-    g1, g2 = F.normalize(gallery[1:], dim=1)
-    expected = torch.tensor([1., 0.]) + 0.995**3 * g2 + 0.5**1.5 * g1
-    torch.testing.assert_close(new_query[0], F.normalize(expected, dim=0))
-    torch.testing.assert_close(new_gallery, F.normalize(gallery, dim=1))
-
-    # Gallery side: g0's other neighbours are g1 (cos 0.7071) and g2,
-    # whose negative cosine gets no weight.
-    new_gallery = average_query_expansion(
-        query, gallery, top_k=2, expand_gallery=True)[1]
-    expected = torch.tensor([0., 1.]) + 0.5**1.5 * g1
-    torch.testing.assert_close(new_gallery[0], F.normalize(expected, dim=0))
-
-
-def test_aqe_limits():
-    query, gallery = map(torch.from_numpy, random_feats(13))
-    normalised = F.normalize(query, dim=1), F.normalize(gallery, dim=1)
-    for result in [
-            average_query_expansion(query, gallery, top_k=0),
-            # Similarities below 1 vanish under a huge exponent.
-            average_query_expansion(query, gallery, alpha=1e4,
-                                    expand_gallery=True),
-    ]:
-        torch.testing.assert_close(result[0], normalised[0])
-        torch.testing.assert_close(result[1], normalised[1])
-    # alpha = 0: the plain mean of the query and its top_k neighbours.
-    new_query = average_query_expansion(query, gallery, top_k=3, alpha=0)[0]
-    idx = (normalised[0] @ normalised[1].t()).topk(3).indices
-    expected = normalised[0] + normalised[1][idx].sum(1)
-    torch.testing.assert_close(new_query, F.normalize(expected, dim=1))
-    # Chunks do not change anything.
-    torch.testing.assert_close(
-        average_query_expansion(query, gallery, expand_gallery=True,
-                                chunk_size=7),
-        average_query_expansion(query, gallery, expand_gallery=True))
-    with pytest.raises(ValueError, match='top_k'):
-        average_query_expansion(query, gallery, top_k=120,
-                                expand_gallery=True)
-
-
-def test_aqe_ties_in_index_order():
-    query = torch.tensor([[1., 0.]])
-    # Three neighbours at the same similarity: the first by index is taken.
-    gallery = torch.tensor([[1., 1.], [1., -1.], [1., -1.]])
-    new_query = average_query_expansion(query, gallery, top_k=1)[0]
-    expected = torch.tensor([1., 0.]) + 0.5**1.5 * F.normalize(
-        gallery[0], dim=0)
-    torch.testing.assert_close(new_query[0], F.normalize(expected, dim=0))

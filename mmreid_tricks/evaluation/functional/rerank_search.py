@@ -1,0 +1,332 @@
+"""Nearest neighbours of every image, for k-reciprocal re-ranking.
+
+The neighbour sets of the original re-ranking come from sorting every row of
+the ``N x N`` float32 distance matrix. Here the ``k1 + 1`` nearest images of
+every image (and its farthest one, the normaliser) are found block by block
+of the symmetric matrix, half of which is computed, with a float32 search
+whose worst-case error is bounded; the rows that bound does not settle are
+re-ordered with float64 distances. See :func:`nearest_neighbours`.
+"""
+import contextlib
+from typing import Iterator, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+# Entries per group of the two-stage selection of _select.
+_GROUP = 16
+
+
+def centred_features(query_feats: Tensor, gallery_feats: Tensor,
+                     metric: str) -> Tensor:
+    """All features in float64 minus their mean, shape ``[N, D]``.
+
+    Squared distances do not change under a translation, and centring avoids
+    the cancellation in ``|x|^2 + |y|^2 - 2 x.y`` when the features share a
+    large mean (post-ReLU embeddings do). ``1 - cos`` is half the squared
+    distance of L2-normalised features; the normalisation by the max
+    cancels the half.
+    """
+    feats = torch.cat([query_feats, gallery_feats.to(query_feats.device)])
+    feats = feats.double()
+    if metric == 'cosine':
+        feats = F.normalize(feats, dim=1)
+    return feats - feats.mean(0)
+
+
+def augmented_factors(
+        feats: Tensor,
+        dtype: Optional[torch.dtype] = None) -> Tuple[Tensor, Tensor]:
+    """Factors whose products are squared distances.
+
+    ``[x, |x|^2, 1] . [-2 y, 1, |y|^2] = |x - y|^2``: the matrix product
+    alone gives the distances, without passes over the ``N x N`` blocks to
+    add the norms. Zero columns pad the width to a multiple of 16. The
+    norms are computed in the features' dtype, then cast.
+
+    Args:
+        feats (Tensor): Features, shape ``[N, D]``.
+        dtype (torch.dtype, optional): Dtype of the factors. Defaults to
+            the features' dtype.
+
+    Returns:
+        tuple[Tensor, Tensor]: Left and right factors, ``[N, D + pad]``.
+    """
+    num, dim = feats.shape
+    width = (dim + 2 + 15) // 16 * 16
+    sq = feats.pow(2).sum(1)
+    left = feats.new_zeros(num, width, dtype=dtype)
+    right = feats.new_zeros(num, width, dtype=dtype)
+    left[:, :dim], left[:, dim], left[:, dim + 1] = feats, sq, 1
+    right[:, :dim], right[:, dim], right[:, dim + 1] = -2 * feats, 1, sq
+    return left, right
+
+
+@contextlib.contextmanager
+def full_float32_matmul() -> Iterator[None]:
+    """Plain float32 matrix products (no TF32 or bfloat16 passes), whose
+    error bound :func:`nearest_neighbours` relies on."""
+    precision = torch.get_float32_matmul_precision()
+    allow_tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.set_float32_matmul_precision('highest')
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(precision)
+        torch.backends.cuda.matmul.allow_tf32 = allow_tf32
+
+
+def _select(dist: Tensor,
+            k: int,
+            transposed: bool = False) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Candidates for the ``k`` smallest entries of every row, and its max.
+
+    The entries of a row are split into ``_GROUP`` strided groups; the
+    ``k`` smallest entries lie in the ``k`` groups with the smallest minima
+    (a group whose minimum is larger has ``k`` smaller entries before it),
+    so a vectorised min over the groups and a ``topk`` of the minima leave
+    ``k * _GROUP`` candidates per row. Likewise, one group holds the max.
+
+    Args:
+        dist (Tensor): Contiguous, shape ``[R, C]``.
+        k (int): Number of smallest entries wanted.
+        transposed (bool): Select in the columns of ``dist`` instead, as if
+            it were ``dist.t()``, without copying it. Defaults to False.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor, Tensor]: Values and positions of at
+        least ``min(k, C)`` candidates including the ``k`` smallest entries,
+        ``[R, M]``; value and position of the max, ``[R]`` (``[C, M]`` and
+        ``[C]`` if transposed).
+    """
+    rows = dist.t() if transposed else dist
+    length = rows.size(1)
+    num_groups = length // _GROUP
+    main = num_groups * _GROUP
+    tail = torch.arange(main, length, device=dist.device).expand(len(rows), -1)
+    if num_groups:
+        # Group g holds the entries g + t * num_groups, t < _GROUP: the min
+        # and max run over an outer dimension, vectorised over the inner.
+        if transposed:
+            grouped = dist[:main].view(_GROUP, num_groups, -1)
+            group_min = grouped.amin(0).t()
+            group_max = grouped.amax(0).t()
+        else:
+            grouped = dist[:, :main].view(-1, _GROUP, num_groups)
+            group_min = grouped.amin(1)
+            group_max = grouped.amax(1)
+        strides = torch.arange(0, main, num_groups, device=dist.device)
+        group = group_min.topk(min(k, num_groups),
+                               1,
+                               largest=False,
+                               sorted=False)[1]
+        cand = torch.cat([(group[..., None] + strides).flatten(1), tail], 1)
+        group = group_max.argmax(1, keepdim=True)
+        far = torch.cat([group + strides, tail], 1)
+    else:
+        cand = far = tail
+    far_val, pos = rows.gather(1, far).max(1, keepdim=True)
+    return (rows.gather(1, cand), cand, far_val.squeeze(1),
+            far.gather(1, pos).squeeze(1))
+
+
+def _coarse_search(
+        left: Tensor,
+        right: Tensor,
+        num_cand: int,
+        block: int,
+        out: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
+    """Float32 nearest candidates and farthest image of every image.
+
+    An off-diagonal block of the symmetric distance matrix serves the rows
+    of both of its image ranges, so half the matrix is computed.
+
+    Args:
+        left (Tensor): Left factors of :func:`augmented_factors`, ``[N, W]``.
+        right (Tensor): Right factors of :func:`augmented_factors`, ``[N, W]``.
+        num_cand (int): Candidates kept per image, at most ``N``.
+        block (int): Images per block side.
+        out (Tensor, optional): If given, shape ``[Q, N - Q]``, receives the
+            float32 distances between the first Q images and the others.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: Distances (float32) and indices
+        (int64) of the ``num_cand`` closest images, ``[N, num_cand]``,
+        unordered; the farthest image of each image, int64, ``[N]``.
+    """
+    num, device = len(left), left.device
+    num_q = num if out is None else len(out)
+    cand_val = left.new_full((num, num_cand), float('inf'))
+    cand_idx = torch.zeros(num, num_cand, dtype=torch.long, device=device)
+    far_val = left.new_full((num, ), -float('inf'))
+    far_idx = torch.zeros(num, dtype=torch.long, device=device)
+
+    def update(rows: slice, dist: Tensor, col_start: int,
+               transposed: bool) -> None:
+        val, idx, far_v, far = _select(dist, num_cand, transposed)
+        val = torch.cat([cand_val[rows], val], 1)
+        idx = torch.cat([cand_idx[rows], idx + col_start], 1)
+        val, pos = val.topk(num_cand, 1, largest=False, sorted=False)
+        cand_val[rows], cand_idx[rows] = val, idx.gather(1, pos)
+        better = far_v > far_val[rows]
+        far_val[rows] = torch.where(better, far_v, far_val[rows])
+        far_idx[rows] = torch.where(better, far + col_start, far_idx[rows])
+
+    starts = range(0, num, block)
+    for i, start_i in enumerate(starts):
+        end_i = min(start_i + block, num)
+        for start_j in starts[i:]:
+            end_j = min(start_j + block, num)
+            dist = left[start_i:end_i] @ right[start_j:end_j].t()
+            update(slice(start_i, end_i), dist, start_j, False)
+            if start_j != start_i:
+                update(slice(start_j, end_j), dist, start_i, True)
+            if out is not None and start_i < num_q and end_j > num_q:
+                # Query rows against gallery columns are all above the
+                # diagonal: i < Q <= j.
+                q_end, g_start = min(end_i, num_q), max(start_j, num_q)
+                out[start_i:q_end,
+                    g_start - num_q:end_j - num_q] = dist[:q_end - start_i,
+                                                          g_start - start_j:]
+    return cand_val, cand_idx, far_idx
+
+
+def pair_sq_dist(feats: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
+    """Squared distances of the pairs ``(rows[p], cols[p])``, shape ``[P]``.
+
+    Computed from the differences in the dtype of ``feats`` (float64), in
+    chunks that bound the gathered copies to 32 MB.
+    """
+    out = feats.new_empty(rows.shape)
+    chunk = max(1, (1 << 22) // feats.size(1))
+    for start in range(0, len(rows), chunk):
+        end = start + chunk
+        diff = feats.index_select(0, rows[start:end])
+        diff -= feats.index_select(0, cols[start:end])
+        out[start:end] = diff.pow_(2).sum(1)
+    return out
+
+
+def _cand_sq_dist(feats: Tensor, rows: Tensor, cand: Tensor) -> Tensor:
+    """Squared distances of ``rows[r]`` to ``cand[r, c]``, ``[R, C]``.
+
+    As :func:`pair_sq_dist`, gathering each row's features once.
+    """
+    out = feats.new_empty(cand.shape)
+    chunk = max(1, (1 << 22) // (feats.size(1) * cand.size(1)))
+    for start in range(0, len(rows), chunk):
+        end = start + chunk
+        diff = feats.index_select(0, cand[start:end].flatten()).view(
+            -1, cand.size(1), feats.size(1))
+        diff -= feats.index_select(0, rows[start:end])[:, None]
+        out[start:end] = diff.pow_(2).sum(2)
+    return out
+
+
+def _sort_by_key(key: Tensor, idx: Tensor) -> Tuple[Tensor, Tensor]:
+    """Sort each row by (key, idx)."""
+    idx, pos = idx.sort(1)
+    key, pos = key.gather(1, pos).sort(dim=1, stable=True)
+    return key, idx.gather(1, pos)
+
+
+def _exact_rows(feats64: Tensor, rows: Tensor,
+                num_keep: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """Exact normaliser and nearest images of a few rows, from whole rows.
+
+    Rows are processed 2^24 distances at a time.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: The normaliser (``[R]``), and the
+        normalised distances and indices of the ``num_keep`` nearest images
+        sorted by (distance, index), ``[R, num_keep]``.
+    """
+    left, right = augmented_factors(feats64)
+    norm, key, idx = [], [], []
+    chunk = max(1, (1 << 24) // len(feats64))
+    for start in range(0, len(rows), chunk):
+        dist = (left[rows[start:start + chunk]] @ right.t()).float()
+        norm.append(dist.max(1).values)
+        # A stable sort of the rows leaves equal values in index order.
+        val, pos = (dist / norm[-1][:, None]).sort(dim=1, stable=True)
+        key.append(val[:, :num_keep])
+        idx.append(pos[:, :num_keep])
+    return torch.cat(norm), torch.cat(key), torch.cat(idx)
+
+
+def nearest_neighbours(feats64: Tensor, left: Tensor, right: Tensor,
+                       query_out: Optional[Tensor], set_sizes: Sequence[int],
+                       num_cand: int,
+                       chunk: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """Nearest images of every image, ordered as the original orders them.
+
+    The float32 search gives every candidate distance ``v`` within a bound
+    ``e`` of the exact one: ``|v - d| <= gamma_{D+8} (|x| + |y|)^2``, where
+    ``gamma_n = n u / (1 - n u)`` bounds a float32 dot product of ``n``
+    terms in any summation order (``D + 2`` here) and the remaining terms
+    cover the rounding of the features and norms to float32. A row's first
+    ``s`` candidates are its ``s`` nearest images if ``max(v + e)`` over
+    them is below ``min(v - e)`` over the others and over the images left
+    out of the search. A row failing this for a size in ``set_sizes`` (only
+    the sets matter, not the order inside them) is re-ordered by its exact
+    distances; one that may miss a true neighbour is computed whole.
+
+    Args:
+        feats64 (Tensor): Centred features, float64, ``[N, D]``.
+        left (Tensor): Float32 left factors of :func:`augmented_factors`.
+        right (Tensor): Float32 right factors of :func:`augmented_factors`.
+        query_out (Tensor, optional): See ``out`` of :func:`_coarse_search`.
+        set_sizes (Sequence[int]): Neighbourhood sizes whose members must be
+            exact, each at most ``num_cand``.
+        num_cand (int): Candidates per image, at most ``N``.
+        chunk (int): Block side of the search.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: Neighbour indices (int64) and their
+        normalised distances (float32), ``[N, num_cand]``, nearest first;
+        the normaliser of each image, float32, ``[N]``.
+    """
+    num, dim = feats64.shape
+    device = feats64.device
+    with full_float32_matmul():
+        cand_val, cand_idx, far_idx = _coarse_search(left, right, num_cand,
+                                                     chunk, query_out)
+    cand_val, cand_idx = _sort_by_key(cand_val, cand_idx)
+
+    # Float32 u = 2^-24; 1.1 is slack for the rounding of the bounds.
+    roundoff = (dim + 8) * 2.0**-24
+    gamma = 1.1 * roundoff / (1 - roundoff)
+    length = feats64.norm(dim=1)
+    err = (gamma * (length[:, None] + length[cand_idx]).pow(2)).float()
+    upper = (cand_val + err).cummax(1).values
+    lower = (cand_val - err).flip(1).cummin(1).values.flip(1)
+    if num_cand < num:
+        # Images outside the candidates are at least this far.
+        outside = (cand_val[:, -1:] - gamma *
+                   (length[:, None] + length.max()).pow(2).float())
+        lower = torch.cat([torch.minimum(lower, outside), outside], 1)
+    settled = torch.ones(num, dtype=torch.bool, device=device)
+    for size in set_sizes:
+        if size < lower.size(1):
+            settled &= upper[:, size - 1] < lower[:, size]
+
+    # The original divides by the column max of the float32 distances: the
+    # exact distance to the farthest image, rounded to float32.
+    rows = torch.arange(num, device=device)
+    norm = pair_sq_dist(feats64, rows, far_idx).float()
+    key = cand_val / norm[:, None]
+    unsettled = (~settled).nonzero().squeeze(1)
+    if num_cand < num:
+        # Rows that may miss a true neighbour: exact whole rows.
+        complete = upper[unsettled, max(set_sizes) - 1] < lower[unsettled, -1]
+        incomplete, unsettled = unsettled[~complete], unsettled[complete]
+        if len(incomplete):
+            norm[incomplete], key[incomplete], cand_idx[incomplete] = \
+                _exact_rows(feats64, incomplete, num_cand)
+    if len(unsettled):
+        dist = _cand_sq_dist(feats64, unsettled, cand_idx[unsettled]).float()
+        key[unsettled], cand_idx[unsettled] = _sort_by_key(
+            dist / norm[unsettled, None], cand_idx[unsettled])
+    return cand_idx, key, norm
