@@ -30,12 +30,17 @@ the preprocessor with and without it, and the transform alone, per batch.
 Every iteration ends with a device synchronisation and is timed from the end
 of the previous one (data fetch, hooks and all); the first ``--warmup``
 iterations are dropped (cuDNN autotuning, allocator warm-up) and the median
-of the next ``--iters`` is reported.
+of the next ``--iters`` is reported. Section (a) runs its three paths
+``--rounds`` times, interleaved, so that clock and thermal drift fall on all
+of them alike; it reports the median over the rounds and the range of the
+per-round ratios, and splits an iteration of the bare loop and of the Runner
+into data fetch, hooks before, the training step and hooks after.
 
 Examples:
     python benchmarks/train_benchmark.py --device cuda
     python benchmarks/train_benchmark.py --device cpu --depth 18 \\
-        --batch-size 16 --height 128 --width 64 --iters 5 --warmup 2
+        --batch-size 16 --height 128 --width 64 --iters 5 --warmup 2 \\
+        --rounds 1
 """
 import argparse
 import copy
@@ -96,6 +101,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         type=int,
                         default=10,
                         help='untimed iterations first (default: 10)')
+    parser.add_argument('--rounds',
+                        type=int,
+                        default=3,
+                        help='interleaved repetitions of section (a) '
+                        '(default: 3)')
     parser.add_argument('--batch-size',
                         type=int,
                         default=64,
@@ -270,20 +280,6 @@ def model_cfg(args: argparse.Namespace) -> dict:
     return cfg
 
 
-class ChannelsLastInputs(nn.Module):
-    """Wrap a data preprocessor to hand the model a channels_last batch."""
-
-    def __init__(self, preprocessor: nn.Module) -> None:
-        super().__init__()
-        self.preprocessor = preprocessor
-
-    def forward(self, data: dict, training: bool = False) -> dict:
-        data = self.preprocessor(data, training)
-        data['inputs'] = data['inputs'].contiguous(
-            memory_format=torch.channels_last)
-        return data
-
-
 def optim_wrapper_cfg(precision: str, device: torch.device) -> dict:
     if precision == 'fp32':
         return dict(type='OptimWrapper', optimizer=dict(OPTIMIZER))
@@ -326,24 +322,53 @@ def peak_gib(device: torch.device) -> float:
 
 
 class IterClock(Hook):
-    """Mark the time, synchronised, at the end of every training iteration
-    (after every other hook)."""
+    """Mark the time at the start of every training iteration's
+    ``before_train_iter`` hooks (data fetched, no synchronisation) and,
+    synchronised, at the end of its ``after_train_iter`` hooks.
 
-    priority = 'LOWEST'
+    Two instances, at the highest and lowest priorities, bracket the other
+    hooks: ``first`` marks before them, ``last`` after them.
+    """
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, first: bool) -> None:
+        self.priority = 'HIGHEST' if first else 'LOWEST'
+        self.first = first
         self.device = device
-        self.marks: List[float] = []
+        self.before: List[float] = []
+        self.after: List[float] = []
 
     def before_train(self, runner) -> None:
-        self.marks.append(mark(self.device))
+        if not self.first:
+            self.after.append(mark(self.device))
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        self.before.append(time.perf_counter())
 
     def after_train_iter(self,
                          runner,
                          batch_idx,
                          data_batch=None,
                          outputs=None) -> None:
-        self.marks.append(mark(self.device))
+        self.after.append(mark(self.device))
+
+
+def stage_ms(warmup: int, **marks: Sequence[float]) -> Dict[str, float]:
+    """Median ms of each stage between consecutive marks of an iteration.
+
+    Args:
+        warmup (int): Iterations dropped.
+        **marks: Ordered stage name -> times ending that stage, one per
+            iteration; the first entry (``start``) holds one more time,
+            the end of the previous iteration.
+    """
+    names = list(marks)
+    stages = {}
+    prev = np.asarray(marks[names[0]][:-1])
+    for name in names[1:]:
+        cur = np.asarray(marks[name][:len(prev)])
+        stages[name] = float(np.median((cur - prev)[warmup:])) * 1e3
+        prev = cur
+    return stages
 
 
 class Bench:
@@ -359,9 +384,10 @@ class Bench:
         self.total = args.warmup + args.iters
         self._train_step: Dict[tuple, Dict[str, float]] = {}
 
-    def build_model(self) -> nn.Module:
+    def build_model(self, channels_last: bool = False) -> nn.Module:
         torch.manual_seed(0)
-        model = MODELS.build(model_cfg(self.args))
+        model = MODELS.build(
+            dict(model_cfg(self.args), channels_last=channels_last))
         return model.to(self.device).train()
 
     def bare(self, precision: str) -> Dict[str, float]:
@@ -375,9 +401,10 @@ class Bench:
         scaler = (torch.amp.GradScaler(self.device.type)
                   if precision == 'fp16' else None)
         data_iter = batches(self.dataset, self.args.batch_size)
-        marks = [mark(self.device)]
+        marks, fetched = [mark(self.device)], []
         for _ in range(self.total):
             data = next(data_iter)
+            fetched.append(time.perf_counter())
             with torch.autocast(self.device.type,
                                 dtype=dtype,
                                 enabled=dtype is not None):
@@ -395,21 +422,29 @@ class Bench:
             marks.append(mark(self.device))
         stats = summarise(marks, self.args.warmup, self.args.batch_size)
         stats['peak_gib'] = peak_gib(self.device)
+        stats['stages'] = stage_ms(self.args.warmup,
+                                   start=marks,
+                                   data=fetched,
+                                   step=marks[1:])
         return stats
 
     def train_step(self,
                    precision: str,
-                   channels_last: bool = False) -> Dict[str, float]:
-        """mmengine's ``train_step`` with an optimizer wrapper; cached."""
+                   channels_last: bool = False,
+                   cached: bool = True) -> Dict[str, float]:
+        """mmengine's ``train_step`` with an optimizer wrapper.
+
+        Args:
+            channels_last (bool): Build the model with
+                ``ReIDModel(channels_last=True)``.
+            cached (bool): Return the first result of this configuration
+                if there is one, instead of running again.
+        """
         key = (precision, channels_last)
-        if key in self._train_step:
+        if cached and key in self._train_step:
             return self._train_step[key]
         release(self.device)
-        model = self.build_model()
-        if channels_last:
-            model = model.to(memory_format=torch.channels_last)
-            model.data_preprocessor = ChannelsLastInputs(
-                model.data_preprocessor)
+        model = self.build_model(channels_last)
         optim_wrapper = build_optim_wrapper(
             model, optim_wrapper_cfg(precision, self.device))
         data_iter = batches(self.dataset, self.args.batch_size)
@@ -419,7 +454,7 @@ class Bench:
             marks.append(mark(self.device))
         stats = summarise(marks, self.args.warmup, self.args.batch_size)
         stats['peak_gib'] = peak_gib(self.device)
-        self._train_step[key] = stats
+        self._train_step.setdefault(key, stats)
         return stats
 
     def runner(self, precision: str) -> Optional[Dict[str, float]]:
@@ -428,7 +463,8 @@ class Bench:
         if get_device() != self.device.type:
             return None
         release(self.device)
-        clock = IterClock(self.device)
+        first = IterClock(self.device, first=True)
+        clock = IterClock(self.device, first=False)
         with tempfile.TemporaryDirectory(prefix='train_bench_') as work_dir:
             runner = Runner(
                 model=model_cfg(self.args),
@@ -447,7 +483,7 @@ class Bench:
                                     interval=-1,
                                     save_last=False),
                     sampler_seed=dict(type='DistSamplerSeedHook')),
-                custom_hooks=[dict(type='CheckInvalidLossHook'), clock],
+                custom_hooks=[first, dict(type='CheckInvalidLossHook'), clock],
                 default_scope='mmreid_tricks',
                 env_cfg=dict(cudnn_benchmark=True,
                              mp_cfg=dict(mp_start_method='fork',
@@ -459,9 +495,16 @@ class Bench:
                 log_level='WARNING')
             runner.train()
             del runner
-        marks = clock.marks[:self.total + 1]
+        total = self.total
+        marks = clock.after[:total + 1]
         stats = summarise(marks, self.args.warmup, self.args.batch_size)
         stats['peak_gib'] = peak_gib(self.device)
+        stats['stages'] = stage_ms(self.args.warmup,
+                                   start=marks,
+                                   data=first.before[:total],
+                                   hooks_before=clock.before[:total],
+                                   step=first.after[:total],
+                                   hooks_after=marks[1:])
         return stats
 
     def preprocessor_ms(self) -> Dict[str, float]:
@@ -509,6 +552,39 @@ def row(name: str, stats: Dict[str, float], ref: float) -> str:
             f'{stats["median_ms"] / ref:>7.3f} {mem}')
 
 
+OVERHEAD_PATHS = (('bare PyTorch loop', 'bare'),
+                  ('model.train_step(data, optim_wrapper)', 'train_step'),
+                  ('Runner.train (hooks of our configs)', 'runner'))
+
+
+def overhead_rounds(bench: Bench, precision: str,
+                    rounds: int) -> Dict[str, List[Dict[str, float]]]:
+    """Section (a)'s paths, run one after the other ``rounds`` times."""
+    runs = {key: [] for _, key in OVERHEAD_PATHS}
+    for _ in range(rounds):
+        runs['bare'].append(bench.bare(precision))
+        runs['train_step'].append(bench.train_step(precision, cached=False))
+        stats = bench.runner(precision)
+        if stats is not None:
+            runs['runner'].append(stats)
+    return runs
+
+
+def merge_rounds(runs: List[Dict[str, float]]) -> Dict[str, float]:
+    """Median over rounds of the per-round medians (and of each stage)."""
+    median_ms = float(np.median([run['median_ms'] for run in runs]))
+    merged = dict(median_ms=median_ms,
+                  mean_ms=float(np.mean([run['mean_ms'] for run in runs])),
+                  img_s=runs[0]['img_s'] * runs[0]['median_ms'] / median_ms,
+                  peak_gib=max(run['peak_gib'] for run in runs))
+    if 'stages' in runs[0]:
+        merged['stages'] = {
+            stage: float(np.median([run['stages'][stage] for run in runs]))
+            for stage in runs[0]['stages']
+        }
+    return merged
+
+
 HEADER = (f'  {"path":<44} {"ms/iter":>9} {"mean":>8} {"img/s":>8} '
           f'{"ratio":>7} {"peakGiB":>8}')
 
@@ -535,20 +611,32 @@ def main(argv=None) -> None:
         print('\n(a) Runner overhead: ratio = median ms/iter over the bare '
               'loop (goal: Runner <= 1.05)')
         for precision in args.overhead_precisions:
-            print(f'\n  precision: {precision_label(precision, device)}')
-            print(HEADER)
-            bare = bench.bare(precision)
-            ref = bare['median_ms']
-            print(row('bare PyTorch loop', bare, ref))
-            print(
-                row('model.train_step(data, optim_wrapper)',
-                    bench.train_step(precision), ref))
-            stats = bench.runner(precision)
-            if stats is None:
-                print(f'  Runner.train skipped: mmengine would train on '
-                      f'{get_device()}, not {args.device}')
-            else:
-                print(row('Runner.train (hooks of our configs)', stats, ref))
+            print(f'\n  precision: {precision_label(precision, device)}, '
+                  f'{args.rounds} round(s)')
+            print(HEADER + f' {"round ratios":>14}')
+            runs = overhead_rounds(bench, precision, args.rounds)
+            if not runs['runner']:
+                del runs['runner']
+            merged = {key: merge_rounds(stats) for key, stats in runs.items()}
+            ref = merged['bare']['median_ms']
+            for name, key in OVERHEAD_PATHS:
+                if key not in merged:
+                    print(f'  Runner.train skipped: mmengine would train on '
+                          f'{get_device()}, not {args.device}')
+                    continue
+                ratios = [
+                    run['median_ms'] / bare['median_ms']
+                    for run, bare in zip(runs[key], runs['bare'])
+                ]
+                print(
+                    row(name, merged[key], ref) +
+                    f' {min(ratios):>6.3f}-{max(ratios):.3f}')
+            for key in ('bare', 'runner'):
+                if key in merged:
+                    stages = ', '.join(
+                        f'{stage.replace("_", " ")} {ms:.2f}'
+                        for stage, ms in merged[key]['stages'].items())
+                    print(f'  stages of {key} (median ms): {stages}')
 
     if 'b' in args.sections:
         print('\n(b) Precision and memory format, through train_step: '
