@@ -47,6 +47,8 @@ from mmreid_tricks.evaluation.functional.rerank_reference import \
     k_reciprocal_rerank_dense
 
 METHODS = ('original', 'ours', 'ours_metrics')
+# The original with float32 distances computed by numpy and by torch.
+FLOAT32_ORIGINALS = ('original_f32_numpy', 'original_f32_torch')
 # Market-1501's test split: 3368 queries and 15913 gallery images, of which
 # 2793 distractors; 750 identities seen by 6 cameras.
 MARKET_NUM_QUERY, MARKET_NUM_GALLERY = 3368, 15913
@@ -145,8 +147,15 @@ def parse_args():
         default='cpu',
         help='device of our re-ranking (default: cpu); the original always '
         'runs on the CPU')
+    parser.add_argument(
+        '--float32-originals',
+        action='store_true',
+        help='also run the original twice with float32 distances, computed '
+        'by numpy and by torch, and compare them with each other and with '
+        'ours')
     # Internal: run one method in this process.
-    parser.add_argument('--worker', choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument('--worker',
+                        choices=METHODS + FLOAT32_ORIGINALS, help=argparse.SUPPRESS)
     parser.add_argument('--size', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--out', help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -178,6 +187,13 @@ def run_worker(args) -> None:
     if args.worker == 'original':
         result = k_reciprocal_rerank_dense(
             query, gallery, *params, exact=not args.inexact_original)
+    elif args.worker in FLOAT32_ORIGINALS:
+        result = k_reciprocal_rerank_dense(
+            query,
+            gallery,
+            *params,
+            exact=False,
+            float32_backend=args.worker.rsplit('_', 1)[1])
     elif args.worker == 'ours':
         result = k_reciprocal_rerank(query_t, gallery_t, *params)
     else:  # metrics straight from row chunks, no Q x G matrix
@@ -216,8 +232,8 @@ def run_method(args, method: str, size: int, out: str) -> dict:
         str(args.k1), '--k2',
         str(args.k2), '--lambda-value',
         str(args.lambda_value), '--seed',
-        str(args.seed), '--device', 'cpu' if method == 'original' else
-        args.device
+        str(args.seed), '--device',
+        'cpu' if method.startswith('original') else args.device
     ] + (['--inexact-original'] if args.inexact_original else [])
     env = dict(os.environ)
     if args.threads:
@@ -307,11 +323,32 @@ def main() -> None:
                       f'{(ours["peak"] - ours["base"]) / 1e9:.2f}/'
                       f'{(fast["peak"] - fast["base"]) / 1e9:.2f} GB, '
                       f'torch threads: {ours["threads"]}')
+                if args.float32_originals:
+                    float32_line(args, size, problem, results['ours'], tmp)
                 print(f'{"":>6} CPU time (all threads) original/ours/'
                       f'metrics-only: {orig["cpu_seconds"]:.1f}/'
                       f'{ours["cpu_seconds"]:.2f}/{fast["cpu_seconds"]:.2f}'
                       f' s, speed-up in CPU time '
                       f'{orig["cpu_seconds"] / ours["cpu_seconds"]:.1f}x')
+
+
+def float32_line(args, size: int, problem: dict, ours: np.ndarray,
+                 tmp: str) -> None:
+    """Print how two float32 runs of the original differ, and from ours."""
+    runs = {}
+    for method in FLOAT32_ORIGINALS:
+        out = os.path.join(tmp, f'{method}_{size}.npy')
+        run_method(args, method, size, out)
+        runs[method] = np.load(out)
+    with_numpy, with_torch = (runs[m] for m in FLOAT32_ORIGINALS)
+    maps = [metrics(d, problem)['mAP'] for d in (with_numpy, with_torch)]
+    print(f'{"":>6} original in float32, numpy vs torch: max|diff| '
+          f'{np.abs(with_numpy - with_torch).max():.1e}, '
+          f'{(np.abs(with_numpy - with_torch) > 1e-4).any(1).sum()} query '
+          f'rows differ by > 1e-4; vs ours: '
+          f'{np.abs(with_numpy - ours).max():.1e} / '
+          f'{np.abs(with_torch - ours).max():.1e}; mAP '
+          f'{maps[0]:.6f} / {maps[1]:.6f}')
 
 
 def _plain_dist(problem: dict) -> np.ndarray:

@@ -16,11 +16,16 @@ implementation, with these deliberate, documented differences, none of which
 changes the result on tie-free data:
 
 - ``exact=True`` (default) computes the squared distances in float64 and
-  stores them rounded to float32. The original computes them in float32 with
-  a matrix product, so the order of two images whose distances differ by less
-  than float32 rounding depends on the BLAS blocking; rounding a float64
-  value is reproducible. ``exact=False`` computes them in float32 as the
-  original does.
+  stores them rounded to float32. The published copies of the original
+  differ here: some take a distance matrix from the caller, some compute it
+  in float64 with scipy's ``cdist`` and round it to float16, others in
+  float32 with a matrix product. In float32, the order of two images whose
+  distances differ by less than the rounding depends on the BLAS and its
+  blocking; rounding a float64 value is reproducible. ``exact=False``
+  computes them in float32 with a matrix product: norms and product by numpy
+  or, with ``float32_backend='torch'``, by torch (as the copy in the BoT
+  code does on the CPU), to show how much two float32 copies of the
+  original disagree.
 - Rows are sorted with a stable sort, so equal (normalised, float32)
   distances are ordered by image index; the original's quicksort leaves that
   order undefined.
@@ -33,6 +38,7 @@ changes the result on tie-free data:
   slower and needs more memory than this reference.
 """
 import numpy as np
+import torch
 
 
 def k_reciprocal_rerank_dense(query_feats: np.ndarray,
@@ -41,7 +47,8 @@ def k_reciprocal_rerank_dense(query_feats: np.ndarray,
                               k2: int = 6,
                               lambda_value: float = 0.3,
                               exact: bool = True,
-                              chunk_size: int = 1024) -> np.ndarray:
+                              chunk_size: int = 1024,
+                              float32_backend: str = 'numpy') -> np.ndarray:
     """Re-rank with the original dense algorithm (slow reference).
 
     Args:
@@ -56,23 +63,36 @@ def k_reciprocal_rerank_dense(query_feats: np.ndarray,
             Defaults to True.
         chunk_size (int): Rows built and sorted at once; the result does
             not depend on it. Defaults to 1024.
+        float32_backend (str): Library computing the float32 norms and
+            matrix product when ``exact=False``: ``'numpy'`` or ``'torch'``.
+            Defaults to ``'numpy'``.
 
     Returns:
         np.ndarray: Final distances, float32, shape ``[Q, G]``.
     """
+    if float32_backend not in ('numpy', 'torch'):
+        raise ValueError("float32_backend must be 'numpy' or 'torch', got "
+                         f'{float32_backend!r}')
     num_query = len(query_feats)
     feats = np.concatenate([query_feats, gallery_feats]).astype(
         np.float64 if exact else np.float32)
     num_all = len(feats)
 
     # Squared euclidean distances between all Q + G images.
-    sq_norm = (feats**2).sum(1)
+    if float32_backend == 'torch' and not exact:
+        sq_norm = torch.from_numpy(feats).pow(2).sum(1).numpy()
+    else:
+        sq_norm = (feats**2).sum(1)
     original_dist = np.empty((num_all, num_all), np.float32)
     for start in range(0, num_all, chunk_size):
         end = min(start + chunk_size, num_all)
+        if float32_backend == 'torch' and not exact:
+            gram = (torch.from_numpy(feats[start:end])
+                    @ torch.from_numpy(feats).T).numpy()
+        else:
+            gram = feats[start:end] @ feats.T
         original_dist[start:end] = (
-            sq_norm[start:end, None] + sq_norm[None] -
-            2 * feats[start:end] @ feats.T)
+            sq_norm[start:end, None] + sq_norm[None] - 2 * gram)
     del feats
     # Each column divided by its max, then transposed: row i of the result
     # is column i of the distances over the max of that column.

@@ -174,12 +174,17 @@ def _coarse_search(
         far_val[rows] = torch.where(better, far_v, far_val[rows])
         far_idx[rows] = torch.where(better, far + col_start, far_idx[rows])
 
+    # One buffer for every block: a fresh block per product would be
+    # mapped and page-faulted anew by the allocator each time.
+    buf = left.new_empty(min(block, num)**2)
     starts = range(0, num, block)
     for i, start_i in enumerate(starts):
         end_i = min(start_i + block, num)
         for start_j in starts[i:]:
             end_j = min(start_j + block, num)
-            dist = left[start_i:end_i] @ right[start_j:end_j].t()
+            height, width = end_i - start_i, end_j - start_j
+            dist = buf[:height * width].view(height, width)
+            torch.mm(left[start_i:end_i], right[start_j:end_j].t(), out=dist)
             update(slice(start_i, end_i), dist, start_j, False)
             if start_j != start_i:
                 update(slice(start_j, end_j), dist, start_i, True)

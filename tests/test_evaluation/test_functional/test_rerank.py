@@ -40,14 +40,17 @@ def test_matches_original_algorithm(seed, k1, k2, lambda_value):
     np.testing.assert_allclose(result, expected, rtol=0, atol=1e-5)
 
 
-def test_reference_distance_precision_does_not_matter_without_near_ties():
+@pytest.mark.parametrize('backend', ['numpy', 'torch'])
+def test_reference_distance_precision_does_not_matter_without_near_ties(
+        backend):
     query, gallery = random_feats(14)
-    np.testing.assert_allclose(k_reciprocal_rerank_dense(query,
-                                                         gallery,
-                                                         exact=False),
+    np.testing.assert_allclose(k_reciprocal_rerank_dense(
+        query, gallery, exact=False, float32_backend=backend),
                                k_reciprocal_rerank_dense(query, gallery),
                                rtol=0,
                                atol=1e-5)
+    with pytest.raises(ValueError, match='float32_backend'):
+        k_reciprocal_rerank_dense(query, gallery, float32_backend='cupy')
 
 
 def test_same_metrics_as_original_algorithm():
