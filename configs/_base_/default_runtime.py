@@ -14,7 +14,11 @@ default_hooks = dict(
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='CheckInvalidLossHook')]
+custom_hooks = [
+    dict(type='CheckInvalidLossHook'),
+    # Resuming from a by-iteration checkpoint continues the epoch's sampler.
+    dict(type='IdentitySamplerResumeHook'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=True,

@@ -133,5 +133,8 @@ default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(
         interval=10, max_keep_ckpts=3, save_best='reid/mAP', rule='greater'))
-custom_hooks = [dict(type='mmreid_tricks.CheckInvalidLossHook')]
+custom_hooks = [
+    dict(type='mmreid_tricks.CheckInvalidLossHook'),
+    dict(type='mmreid_tricks.IdentitySamplerResumeHook'),
+]
 randomness = dict(seed=0, deterministic=False)

@@ -1,7 +1,7 @@
 """Distributed runs on CPU with gloo: torchrun and `mim train --gpus 2`
 through tools/train.py and tools/test.py, resume, the ordered gathering of
-the metric, and the two distributed pieces of ours (center-loss update and
-P x K sampler) in real 2-process groups."""
+the metric, and the distributed pieces of ours (center-loss update, P x K
+sampler and its mid-epoch resume) in real 2-process groups."""
 import datetime
 import json
 import os
@@ -10,15 +10,18 @@ import shutil
 import socket
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.distributed as torch_dist
 import torch.multiprocessing as mp
 from mmengine.config import Config
+from torch.utils.data import DataLoader
 
 from mmreid_tricks.datasets.samplers import RandomIdentitySampler
 from mmreid_tricks.datasets.synthetic import generate_synthetic_market1501
+from mmreid_tricks.engine.hooks import IdentitySamplerResumeHook
 from mmreid_tricks.models.losses import CenterLoss
 from mmreid_tricks.utils import dist as dist_utils
 from mmreid_tricks.utils import prepare_distributed_cfg
@@ -401,3 +404,69 @@ def test_identity_sampler_splits_batches_across_ranks(tmp_path):
         assert all(a != b for a, b in zip(*per_rank))
         assert sorted(per_rank[0] + per_rank[1]) == sorted(batches[:num])
     assert truncated, 'no epoch with an odd number of batches'
+
+
+class _IndexedIdentities(_Identities):
+
+    def __getitem__(self, index):
+        return index
+
+
+def _sampler_epochs(seed, hook, epochs, start_iter=0):
+    """(epoch, iteration, batch) as EpochBasedTrainLoop draws them, with
+    DistSamplerSeedHook and ``hook`` before every epoch; starts at
+    ``start_iter`` as runner.resume leaves it."""
+    sampler = RandomIdentitySampler(
+        _IndexedIdentities(), batch_size=8, num_instances=4, seed=seed)
+    loader = DataLoader(_IndexedIdentities(), batch_size=8, sampler=sampler)
+    lengths = []
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)
+        lengths.append(len(loader))
+    start_epoch = next(e for e in range(epochs)
+                       if sum(lengths[:e + 1]) > start_iter)
+    runner = SimpleNamespace(
+        train_dataloader=loader, epoch=start_epoch, iter=start_iter)
+    drawn = []
+    for epoch in range(start_epoch, epochs):
+        runner.epoch = epoch
+        sampler.set_epoch(epoch)
+        hook.before_train_epoch(runner)
+        for batch in loader:
+            drawn.append((epoch, runner.iter, batch.tolist()))
+            runner.iter += 1
+    return drawn, lengths
+
+
+def _resume_worker(rank, port, out_dir, epochs):
+    _init_group(rank, port)
+    # seed=None: drawn on rank 0 and broadcast, as the runner's seed is.
+    seed = RandomIdentitySampler(
+        _IndexedIdentities(), batch_size=8, num_instances=4).seed
+    full, lengths = _sampler_epochs(seed, IdentitySamplerResumeHook(), epochs)
+    # Stop in the middle of epoch 2 (iterations count this rank's batches).
+    stop = lengths[0] + lengths[1] + lengths[2] // 2
+    resumed, _ = _sampler_epochs(
+        seed, IdentitySamplerResumeHook(), epochs, start_iter=stop)
+    torch.save(
+        dict(full=full, resumed=resumed, lengths=lengths, stop=stop),
+        osp.join(out_dir, f'resume{rank}.pth'))
+    torch_dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_identity_sampler_resumes_mid_epoch_on_every_rank(tmp_path):
+    start(_resume_worker, str(tmp_path), 4)
+    ranks = [torch.load(tmp_path / f'resume{r}.pth') for r in range(2)]
+    lengths, stop = ranks[0]['lengths'], ranks[0]['stop']
+    assert ranks[1]['lengths'] == lengths and ranks[1]['stop'] == stop
+    for result in ranks:
+        # Each rank continues with its next batch: nothing repeated or
+        # skipped, and the iteration counts line up.
+        assert result['resumed'] == result['full'][stop:]
+    # Across ranks too, the resumed part of epoch 2 repeats no batch done
+    # before the interruption.
+    done = {tuple(b) for r in ranks for e, i, b in r['full'][:stop] if e == 2}
+    rest = {tuple(b) for r in ranks for e, i, b in r['resumed'] if e == 2}
+    assert done and rest and not done & rest
+    assert len(done | rest) == WORLD_SIZE * lengths[2]

@@ -40,6 +40,11 @@ class RandomIdentitySampler(Sampler):
     computes iteration counts (``max_iters``, iteration-based schedules)
     from the length at build time, i.e. epoch 0.
 
+    Resuming mid-epoch: :meth:`skip_batches` makes the next iteration start
+    after the batches of the current epoch that were already trained on, so
+    the resumed epoch yields exactly the rest of the interrupted one
+    (``IdentitySamplerResumeHook`` calls it after ``runner.resume``).
+
     Note:
         ``batch_size`` must equal the dataloader's ``batch_size``, otherwise
         the dataloader's batches straddle the P x K groups. Use
@@ -87,6 +92,8 @@ class RandomIdentitySampler(Sampler):
                 f'(batch_size={batch_size} / num_instances={num_instances})')
         # (epoch, indices of this process) of the last epoch built.
         self._cache: Optional[tuple] = None
+        # Batches the next __iter__ leaves out; set by skip_batches.
+        self._num_skipped_batches = 0
 
     @staticmethod
     def _group_by_identity(dataset: Sized) -> Dict[int, List[int]]:
@@ -159,7 +166,11 @@ class RandomIdentitySampler(Sampler):
 
     def __iter__(self) -> Iterator[int]:
         """Iterate the indices of this process, batch after batch."""
-        return iter(self._indices())
+        indices = self._indices()
+        start = self._num_skipped_batches * self.batch_size
+        # A skip is for the one epoch being resumed, not the following ones.
+        self._num_skipped_batches = 0
+        return iter(indices[start:])
 
     def __len__(self) -> int:
         """The number of indices this process yields in the current epoch."""
@@ -172,3 +183,28 @@ class RandomIdentitySampler(Sampler):
             epoch (int): Epoch number.
         """
         self.epoch = epoch
+
+    def skip_batches(self, num_batches: int) -> None:
+        """Make the next iteration leave out this process's first batches.
+
+        Used to resume in the middle of an epoch: the next ``__iter__``
+        yields the current epoch without its first ``num_batches`` batches
+        of this process, i.e. exactly what the interrupted epoch had left.
+        The epoch itself (its batches, their order, ``len()``) is unchanged,
+        and the skip applies to that one iteration only. Call it after
+        :meth:`set_epoch`.
+
+        Args:
+            num_batches (int): Batches of this process already done in the
+                current epoch, from 0 to the number of batches of this
+                process in the epoch (all of them: the epoch is empty).
+        """
+        num_epoch_batches = len(self) // self.batch_size
+        if (isinstance(num_batches, bool)
+                or not isinstance(num_batches, (int, np.integer))
+                or not 0 <= num_batches <= num_epoch_batches):
+            raise ValueError(
+                f'num_batches must be an integer from 0 to {num_epoch_batches}'
+                f', the batches of this process in epoch {self.epoch}; got '
+                f'{num_batches!r}')
+        self._num_skipped_batches = int(num_batches)

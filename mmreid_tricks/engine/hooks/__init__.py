@@ -1,3 +1,4 @@
 from .check_invalid_loss_hook import CheckInvalidLossHook
+from .sampler_resume_hook import IdentitySamplerResumeHook
 
-__all__ = ['CheckInvalidLossHook']
+__all__ = ['CheckInvalidLossHook', 'IdentitySamplerResumeHook']

@@ -224,3 +224,61 @@ def test_multi_label_samples_rejected():
     dataset = InfoDataset([[0, 1]] * 8)
     with pytest.raises(ValueError, match='one identity per sample'):
         build(dataset, batch_size=4)
+
+
+@pytest.mark.parametrize('world_size', [1, 2])
+def test_skip_batches_yields_the_tail_of_the_epoch(monkeypatch, world_size):
+    big_counts = np.arange(2, 40)
+    dataset = LabelledDataset(np.repeat(np.arange(len(big_counts)),
+                                        big_counts))
+    for rank in range(world_size):
+        with_world(monkeypatch, rank, world_size)
+        for epoch in range(3):
+            full = build(dataset, seed=5)
+            full.set_epoch(epoch)
+            batches = batches_of(full)
+            for done in (0, 1, len(batches) // 2, len(batches)):
+                resumed = build(dataset, seed=5)
+                resumed.set_epoch(epoch)
+                resumed.skip_batches(done)
+                # The epoch keeps its length: mmengine's counts stay right.
+                assert len(resumed) == len(full)
+                flat = list(resumed)
+                assert len(flat) == (len(batches) - done) * full.batch_size
+                size = full.batch_size
+                tail = [flat[i:i + size] for i in range(0, len(flat), size)]
+                assert tail == batches[done:]
+
+
+def test_skip_batches_is_consumed_by_one_iteration():
+    sampler = build()
+    sampler.set_epoch(2)
+    epoch = list(sampler)
+    sampler.skip_batches(1)
+    assert list(sampler) == epoch[sampler.batch_size:]
+    assert list(sampler) == epoch
+    sampler.set_epoch(3)
+    next_epoch = build()
+    next_epoch.set_epoch(3)
+    assert list(sampler) == list(next_epoch)
+
+
+@pytest.mark.parametrize('bad', [-1, 1.0, '1', True, None])
+def test_skip_batches_rejects_bad_values(bad):
+    sampler = build()
+    num_batches = len(sampler) // sampler.batch_size
+    with pytest.raises(ValueError, match=f'0 to {num_batches}.*got {bad!r}'):
+        sampler.skip_batches(bad)
+
+
+def test_skip_batches_rejects_more_than_the_epoch(monkeypatch):
+    with_world(monkeypatch, 1, 2)
+    sampler = build(seed=1)
+    sampler.set_epoch(4)
+    num_batches = len(sampler) // sampler.batch_size
+    sampler.skip_batches(num_batches)  # the whole epoch: allowed
+    with pytest.raises(ValueError) as err:
+        sampler.skip_batches(num_batches + 1)
+    assert f'0 to {num_batches}' in str(err.value)
+    assert 'epoch 4' in str(err.value) and f'got {num_batches + 1}' in str(
+        err.value)
