@@ -341,14 +341,17 @@ def float32_line(args, size: int, problem: dict, ours: np.ndarray,
         run_method(args, method, size, out)
         runs[method] = np.load(out)
     with_numpy, with_torch = (runs[m] for m in FLOAT32_ORIGINALS)
-    maps = [metrics(d, problem)['mAP'] for d in (with_numpy, with_torch)]
+    mine = metrics(ours, problem)
+    theirs = [metrics(d, problem) for d in (with_numpy, with_torch)]
+    map_diff = max(abs(t['mAP'] - mine['mAP']) for t in theirs)
+    cmc_diff = max(float((t['cmc'] - mine['cmc']).abs().max()) for t in theirs)
     print(f'{"":>6} original in float32, numpy vs torch: max|diff| '
           f'{np.abs(with_numpy - with_torch).max():.1e}, '
           f'{(np.abs(with_numpy - with_torch) > 1e-4).any(1).sum()} query '
           f'rows differ by > 1e-4; vs ours: '
           f'{np.abs(with_numpy - ours).max():.1e} / '
-          f'{np.abs(with_torch - ours).max():.1e}; mAP '
-          f'{maps[0]:.6f} / {maps[1]:.6f}')
+          f'{np.abs(with_torch - ours).max():.1e}, |mAP diff| <= '
+          f'{map_diff:.1e}, |CMC diff| <= {cmc_diff:.1e}')
 
 
 def _plain_dist(problem: dict) -> np.ndarray:
