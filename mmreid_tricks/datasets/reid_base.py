@@ -2,7 +2,7 @@
 import os
 import os.path as osp
 import re
-from typing import Iterator, List, Sequence, Tuple
+from typing import Callable, Iterator, List, Sequence, Tuple
 
 from .market1501 import DISTRACTOR_PID, IMG_EXTENSIONS, JUNK_PID, Market1501
 
@@ -155,11 +155,7 @@ class BaseReIDDataset(Market1501):
             path (str): The folder that must exist.
             what (str): What it is, e.g. ``'train folder'``.
         """
-        self._check_root()
-        if not osp.isdir(path):
-            raise FileNotFoundError(
-                f'{self.dataset_name} {what} {path!r} does not exist. '
-                f'{self.DATASET_HELP}')
+        self._check_exists(path, what, osp.isdir)
 
     def _check_file(self, path: str, what: str) -> None:
         """Like :meth:`_check_dir`, for a file.
@@ -168,8 +164,12 @@ class BaseReIDDataset(Market1501):
             path (str): The file that must exist.
             what (str): What it is, e.g. ``'list file'``.
         """
+        self._check_exists(path, what, osp.isfile)
+
+    def _check_exists(self, path: str, what: str,
+                      exists: Callable[[str], bool]) -> None:
         self._check_root()
-        if not osp.isfile(path):
+        if not exists(path):
             raise FileNotFoundError(
                 f'{self.dataset_name} {what} {path!r} does not exist. '
                 f'{self.DATASET_HELP}')
