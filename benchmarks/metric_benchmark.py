@@ -292,7 +292,9 @@ def peak_rss() -> float:
 
 def load_functions(path: str) -> Dict:
     """``rank_metrics`` and ``rank_metrics_from_features`` of a file."""
-    spec = importlib.util.spec_from_file_location('alt_ranking', path)
+    # Named inside the package, so its relative imports resolve there.
+    spec = importlib.util.spec_from_file_location(
+        'mmreid_tricks.evaluation.functional._alt_ranking', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return dict(ours=module.rank_metrics,

@@ -13,13 +13,15 @@ The sampled CMC never sorts anything: the rank of the sampled positive is
 the number of sampled images of other identities at a distance not larger
 than it, so each (query, repeat) costs one gather per gallery identity.
 """
-from typing import Dict, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .ranking import DistChunkFn, _identity_layout, rank_metrics
+from .distances import DistanceRows, DistChunkFn
+from .identity_layout import IdentityLayout
+from .ranking import Market1501Ranking, RankResult
 
 Seed = Union[int, np.random.Generator, None]
 
@@ -33,8 +35,8 @@ def _pick(u: Tensor, n: Tensor) -> Tensor:
 
 
 def _sampled_positive_ranks(dist: Tensor, u: Tensor, q_uid: Tensor,
-                            q_camids: Tensor, g_camids: Tensor, counts: Tensor,
-                            starts: Tensor, members: Tensor,
+                            q_camids: Tensor, g_camids: Tensor,
+                            layout: IdentityLayout,
                             max_own: int) -> Tuple[Tensor, Tensor]:
     """Rank of the sampled positive in each sampled gallery of a chunk.
 
@@ -43,13 +45,14 @@ def _sampled_positive_ranks(dist: Tensor, u: Tensor, q_uid: Tensor,
         u (Tensor): float64 uniforms in [0, 1), shape ``[q, R, U]``;
             ``u[i, r, j]`` picks the image of identity ``j`` in repeat ``r``
             of query ``i``.
-        q_uid (Tensor): Index in ``uids`` of each query's identity, -1 when
-            the gallery does not hold it, shape ``[q]``.
+        q_uid (Tensor): Index in ``layout.uids`` of each query's identity,
+            -1 when the gallery does not hold it, shape ``[q]``.
         q_camids (Tensor): Query cameras, shape ``[q]``.
         g_camids (Tensor): Gallery cameras, shape ``[G]``.
-        counts, starts, members (Tensor): See :func:`_identity_layout`.
+        layout (IdentityLayout): The gallery grouped by identity, on the
+            device of ``dist``.
         max_own (int): Slots for the images of a query's identity, at least
-            the largest ``counts`` of a query identity (and at least 1).
+            :meth:`IdentityLayout.max_members` of the queries.
 
     Returns:
         tuple[Tensor]: ``ranks`` (int64, ``[q, R]``, 0-based rank of the
@@ -60,15 +63,13 @@ def _sampled_positive_ranks(dist: Tensor, u: Tensor, q_uid: Tensor,
     if not dist.is_floating_point():
         dist = dist.double()  # exact for ints, and holds the NaN below
     # Every other identity keeps all its images: draw one of them.
-    picked = members[starts + _pick(u, counts)]
+    picked = layout.members[layout.starts + _pick(u, layout.counts)]
     sampled_dist = dist.gather(1, picked.view(num_q, -1)).view_as(picked)
 
     # The query's identity keeps the images of other cameras only (its
     # positives), listed in gallery order; draw one of them.
     own = q_uid.clamp(min=0)
-    slot = torch.arange(max_own, device=dist.device)
-    in_id = (slot < counts[own, None]) & (q_uid[:, None] >= 0)
-    cand = members[(starts[own, None] + slot).clamp(max=len(members) - 1)]
+    cand, in_id = layout.members_of(q_uid, max_own)
     is_pos = in_id & (g_camids[cand] != q_camids[:, None])
     seen = is_pos.cumsum(1)
     num_pos = seen[:, -1]
@@ -88,6 +89,65 @@ def _sampled_positive_ranks(dist: Tensor, u: Tensor, q_uid: Tensor,
     return ranks, num_pos
 
 
+class SampledGalleryCMC:
+    """The single-gallery-shot CMC, accumulated chunk by chunk.
+
+    Args:
+        q_pids (Tensor): Query identities, int, shape ``[Q]``.
+        g_pids (Tensor): Gallery identities, int, shape ``[G]``.
+        q_camids (Tensor): Query cameras, int, shape ``[Q]``.
+        g_camids (Tensor): Gallery cameras, int, shape ``[G]``.
+        max_rank (int): Length of the CMC curve.
+        num_repeats (int): Galleries sampled per query.
+        seed (int | np.random.Generator | None): See
+            :func:`rank_metrics_cuhk03`.
+    """
+
+    def __init__(self, q_pids: Tensor, g_pids: Tensor, q_camids: Tensor,
+                 g_camids: Tensor, max_rank: int, num_repeats: int,
+                 seed: Seed) -> None:
+        if num_repeats < 1:
+            raise ValueError(
+                f'num_repeats must be positive, got {num_repeats}')
+        self.layout = IdentityLayout.of(g_pids.cpu())
+        self.q_uid = self.layout.index_of(q_pids)
+        self.max_own = self.layout.max_members(self.q_uid)
+        self.q_camids, self.g_camids = q_camids.long(), g_camids.long()
+        self.max_rank, self.num_repeats = max_rank, num_repeats
+        self.rng = np.random.default_rng(seed)
+        self.device: Optional[torch.device] = None  # the first chunk's
+        self.cmc_counts = torch.zeros(max_rank + 1, dtype=torch.long)
+
+    def add(self, start: int, end: int, dist: Tensor) -> None:
+        """Sample the galleries of queries ``start:end`` and rank them.
+
+        Args:
+            start (int): First query of the chunk; chunks come in order.
+            end (int): One past the last query of the chunk.
+            dist (Tensor): Their distances, shape ``[end - start, G]``.
+        """
+        # Drawn for skipped queries too, so query i always gets u[i].
+        u = torch.from_numpy(
+            self.rng.random(
+                (end - start, self.num_repeats, len(self.layout.uids))))
+        if self.device is None:
+            self.device = dist.device
+            self.layout = self.layout.to(self.device)
+            self.g_camids = self.g_camids.to(self.device)
+        device = self.device
+        ranks, num_pos = _sampled_positive_ranks(
+            dist.to(device), u.to(device), self.q_uid[start:end].to(device),
+            self.q_camids[start:end].to(device), self.g_camids, self.layout,
+            self.max_own)
+        ranks = ranks[num_pos > 0].clamp(max=self.max_rank).flatten().cpu()
+        self.cmc_counts += torch.bincount(ranks, minlength=self.max_rank + 1)
+
+    def cmc(self, num_valid: int) -> Tensor:
+        """The CMC over ``num_valid`` valid queries, float64 ``[max_rank]``."""
+        counts = self.cmc_counts[:self.max_rank].cumsum(0).double()
+        return counts / (num_valid * self.num_repeats)
+
+
 def rank_metrics_cuhk03(
         distmat: Union[Tensor, DistChunkFn],
         q_pids: Tensor,
@@ -97,7 +157,7 @@ def rank_metrics_cuhk03(
         max_rank: int = 50,
         num_repeats: int = 10,
         seed: Seed = 0,
-        chunk_size: int = 256) -> Dict[str, Union[Tensor, float, int]]:
+        chunk_size: int = 256) -> RankResult:
     """CMC, mAP and mINP under the CUHK03 single-gallery-shot protocol.
 
     For each query, gallery items of its identity taken by its camera are
@@ -130,8 +190,8 @@ def rank_metrics_cuhk03(
     Args:
         distmat (Tensor | Callable): The distance matrix, shape ``[Q, G]``,
             or a function ``fn(start, end)`` returning its rows
-            ``start:end``. A function is called twice per chunk (once for
-            the mAP, once for the CMC), so it must be deterministic.
+            ``start:end``, called once per chunk: the same rows give the
+            mAP and the sampled CMC.
         q_pids (Tensor): Query identities, int, shape ``[Q]``.
         g_pids (Tensor): Gallery identities, int, shape ``[G]``.
         q_camids (Tensor): Query cameras, int, shape ``[Q]``.
@@ -146,54 +206,17 @@ def rank_metrics_cuhk03(
 
     Returns:
         dict: As :func:`rank_metrics`: ``cmc`` (float64 CPU Tensor
-        ``[max_rank]``), ``mAP``, ``mINP``, ``num_valid_queries`` and
-        ``num_skipped_queries``.
+        ``[max_rank]``, the sampled CMC), ``mAP``, ``mINP``, ``ap``,
+        ``num_valid_queries`` and ``num_skipped_queries``.
     """
-    if num_repeats < 1:
-        raise ValueError(f'num_repeats must be positive, got {num_repeats}')
     # Validates the inputs, skips queries alike and gives mAP / mINP.
-    out = rank_metrics(distmat, q_pids, g_pids, q_camids, g_camids, max_rank,
-                       chunk_size)
-    if isinstance(distmat, Tensor):
-        matrix = distmat
-
-        def distmat(start: int, end: int) -> Tensor:
-            return matrix[start:end]
-
-    num_q, num_g = len(q_pids), len(g_pids)
-    q_pids, g_pids = q_pids.long().cpu(), g_pids.long().cpu()
-    uids, counts, starts, members = _identity_layout(g_pids)
-    num_ids = len(uids)
-    q_uid = torch.searchsorted(uids, q_pids).clamp(max=num_ids - 1)
-    q_uid[uids[q_uid] != q_pids] = -1
-    own_counts = counts[q_uid[q_uid >= 0]]
-    max_own = int(own_counts.max()) if len(own_counts) else 1
-
-    rng = np.random.default_rng(seed)
-    cmc_counts = torch.zeros(max_rank + 1, dtype=torch.long)
-    device = None
-    for start in range(0, num_q, chunk_size):
-        end = min(start + chunk_size, num_q)
-        # Drawn for skipped queries too, so query i always gets u[i].
-        u = torch.from_numpy(rng.random((end - start, num_repeats, num_ids)))
-        dist = distmat(start, end)
-        if dist.shape != (end - start, num_g):
-            raise ValueError(f'distance chunk {start}:{end} has shape '
-                             f'{tuple(dist.shape)}, expected '
-                             f'({end - start}, {num_g})')
-        if device is None:
-            device = dist.device
-            counts, starts, members = (counts.to(device), starts.to(device),
-                                       members.to(device))
-            g_cams = g_camids.long().to(device)
-        ranks, num_pos = _sampled_positive_ranks(
-            dist.to(device), u.to(device), q_uid[start:end].to(device),
-            q_camids[start:end].long().to(device), g_cams, counts, starts,
-            members, max_own)
-        ranks = ranks[num_pos > 0].clamp(max=max_rank).flatten().cpu()
-        cmc_counts += torch.bincount(ranks, minlength=max_rank + 1)
-
-    num_valid = out['num_valid_queries']
-    out['cmc'] = cmc_counts[:max_rank].cumsum(0).double() / (num_valid *
-                                                             num_repeats)
+    ranking = Market1501Ranking(q_pids, g_pids, q_camids, g_camids, max_rank)
+    sampled = SampledGalleryCMC(q_pids, g_pids, q_camids, g_camids,
+                                max_rank, num_repeats, seed)
+    rows = DistanceRows(distmat, len(q_pids), len(g_pids))
+    for start, end, dist in rows.chunks(chunk_size):
+        ranking.add(start, end, dist)
+        sampled.add(start, end, dist)
+    out = ranking.result()
+    out['cmc'] = sampled.cmc(out['num_valid_queries'])
     return out

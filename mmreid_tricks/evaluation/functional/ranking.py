@@ -10,74 +10,17 @@ Queries are processed in chunks, so the memory in use is bounded by
 ``chunk_size x num_gallery`` whatever the number of queries, and the full
 distance matrix need not exist (see :func:`rank_metrics_from_features`).
 """
-from typing import Callable, Dict, Optional, Tuple, Union
+from typing import Dict, Optional, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-# Produces the rows ``start:end`` of the distance matrix, shape
-# ``[end - start, num_gallery]``.
-DistChunkFn = Callable[[int, int], Tensor]
+from .distances import (DistanceRows, DistChunkFn, check_metric,
+                        distance_rows_fn)
+from .identity_layout import IdentityLayout
 
-_METRICS = ('euclidean', 'cosine')
-
-
-def pairwise_distance(query: Tensor,
-                      gallery: Tensor,
-                      metric: str = 'euclidean') -> Tensor:
-    """Distances between every query and every gallery embedding.
-
-    Args:
-        query (Tensor): Query embeddings, shape ``[Q, D]``.
-        gallery (Tensor): Gallery embeddings, shape ``[G, D]``.
-        metric (str): ``'euclidean'`` for the squared euclidean distance
-            (the square root does not change any ranking, so it is skipped
-            as in the reference evaluation) or ``'cosine'`` for
-            ``1 - cosine similarity``. Defaults to ``'euclidean'``.
-
-    Returns:
-        Tensor: float32 distances on the embeddings' device, shape ``[Q, G]``.
-    """
-    if metric not in _METRICS:
-        raise ValueError(f'metric must be one of {_METRICS}, got {metric!r}')
-    if query.dim() != 2 or gallery.dim() != 2 or (query.size(1)
-                                                  != gallery.size(1)):
-        raise ValueError('query and gallery must be [Q, D] and [G, D] with '
-                         f'the same D, got {tuple(query.shape)} and '
-                         f'{tuple(gallery.shape)}')
-    return _distance(query, *_gallery_terms(gallery, metric))
-
-
-def _gallery_terms(gallery: Tensor,
-                   metric: str) -> Tuple[Tensor, Optional[Tensor]]:
-    """The gallery side of :func:`pairwise_distance`, computed once.
-
-    Returns:
-        tuple[Tensor]: float32 gallery (unit rows for cosine), ``[G, D]``,
-        and its squared norms ``[G]`` (None for cosine).
-    """
-    gallery = gallery.float()
-    if metric == 'cosine':
-        return F.normalize(gallery, dim=1), None
-    return gallery, gallery.pow(2).sum(1)
-
-
-def _distance(query: Tensor, gallery: Tensor,
-              gallery_sq: Optional[Tensor]) -> Tensor:
-    """:func:`pairwise_distance` given :func:`_gallery_terms`."""
-    query = query.float()
-    if gallery_sq is None:  # cosine
-        return 1 - F.normalize(query, dim=1) @ gallery.t()
-    # ||q||^2 + ||g||^2 - 2 q.g: one matrix product instead of a [Q, G, D]
-    # difference; rounding can make it slightly negative, hence the clamp.
-    dist = torch.addmm(
-        query.pow(2).sum(1, keepdim=True) + gallery_sq,
-        query,
-        gallery.t(),
-        alpha=-2)
-    return dist.clamp_(min=0)
+RankResult = Dict[str, Union[Tensor, float, int]]
 
 
 def _num_positives(q_pids: Tensor, g_pids: Tensor, q_camids: Tensor,
@@ -137,24 +80,6 @@ def _positive_ranks(dist: Tensor, same_pid: Tensor, pos: Tensor,
     del bucket
     neg_before = counts.view(num_q, max_pos + 1)[:, :max_pos].cumsum(1)
     return torch.arange(max_pos, device=dist.device) + neg_before
-
-
-def _identity_layout(g_pids: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Group the gallery by identity.
-
-    Args:
-        g_pids (Tensor): Gallery identities, int64, shape ``[G]``.
-
-    Returns:
-        tuple[Tensor]: ``uids`` (the sorted distinct identities, ``[U]``),
-        ``counts`` and ``starts`` (``[U]``), and ``members`` (``[G]``): the
-        gallery indices of identity ``j`` are
-        ``members[starts[j]:starts[j] + counts[j]]``, in increasing order.
-    """
-    uids, g_uid = torch.unique(g_pids, return_inverse=True)
-    counts = torch.bincount(g_uid, minlength=len(uids))
-    members = torch.argsort(g_uid, stable=True)
-    return uids, counts, counts.cumsum(0) - counts, members
 
 
 def _order_keys(values: Tensor) -> Tensor:
@@ -275,14 +200,131 @@ def _positive_ranks_sparse(dist: Tensor, own_idx: Tensor, own_in: Tensor,
     return torch.arange(max_pos, device=device) + at_most - own_at_most
 
 
-def rank_metrics(
-        distmat: Union[Tensor, DistChunkFn],
-        q_pids: Tensor,
-        g_pids: Tensor,
-        q_camids: Tensor,
-        g_camids: Tensor,
-        max_rank: int = 50,
-        chunk_size: int = 256) -> Dict[str, Union[Tensor, float, int]]:
+class Market1501Ranking:
+    """Market-1501 ranks of the queries, accumulated chunk by chunk.
+
+    Holds what every chunk needs (positives per query, the gallery's
+    identity layout) and the per-query results; :func:`rank_metrics` feeds
+    it each chunk of distances once, and so does the CUHK03 protocol, which
+    takes its mAP and mINP from it.
+
+    Args:
+        q_pids (Tensor): Query identities, int, shape ``[Q]``.
+        g_pids (Tensor): Gallery identities, int, shape ``[G]``.
+        q_camids (Tensor): Query cameras, int, shape ``[Q]``.
+        g_camids (Tensor): Gallery cameras, int, shape ``[G]``.
+        max_rank (int): Length of the CMC curve.
+    """
+
+    def __init__(self, q_pids: Tensor, g_pids: Tensor, q_camids: Tensor,
+                 g_camids: Tensor, max_rank: int) -> None:
+        if max_rank < 1:
+            raise ValueError(f'max_rank must be positive, got {max_rank}')
+        num_q, num_g = len(q_pids), len(g_pids)
+        if len(q_camids) != num_q or len(g_camids) != num_g:
+            raise ValueError(
+                f'got {num_q} query pids but {len(q_camids)} query camids, '
+                f'{num_g} gallery pids but {len(g_camids)} gallery camids')
+        self.q_pids, self.g_pids = q_pids.long().cpu(), g_pids.long().cpu()
+        self.q_camids = q_camids.long().cpu()
+        self.g_camids = g_camids.long().cpu()
+        self.num_pos = _num_positives(self.q_pids, self.g_pids, self.q_camids,
+                                      self.g_camids)
+        self.num_valid = int((self.num_pos > 0).sum())
+        if self.num_valid == 0:
+            raise ValueError('no query has a gallery item of its identity '
+                             'seen by another camera: every query would be '
+                             'skipped')
+        # One number of positive slots for every chunk, so per-query values
+        # are computed from identical shapes and chunking cannot change a
+        # bit.
+        self.max_pos = int(self.num_pos.max())
+        self.layout = IdentityLayout.of(self.g_pids)
+        self.q_uid = self.layout.index_of(self.q_pids)
+        self.max_own = self.layout.max_members(self.q_uid)
+        self.max_rank = max_rank
+        self.device: Optional[torch.device] = None  # the first chunk's
+        self.cmc_counts = torch.zeros(max_rank + 1, dtype=torch.long)
+        self.all_ap, self.all_inp = [], []
+
+    def add(self, start: int, end: int, dist: Tensor) -> None:
+        """Rank the queries ``start:end`` given their distances.
+
+        Args:
+            start (int): First query of the chunk; chunks come in order.
+            end (int): One past the last query of the chunk.
+            dist (Tensor): Their distances, shape ``[end - start, G]``;
+                not modified.
+        """
+        # The sum is NaN for any NaN (or +inf and -inf both): cheap first.
+        if torch.isnan(dist.sum()) and torch.isnan(dist).any():
+            raise ValueError(f'NaN distance in query rows {start}:{end}')
+        if self.device is None:
+            self.device = dist.device
+        dist = dist.detach().to(self.device)
+        ranks = self._positive_ranks(start, end, dist)
+        del dist
+        n = self.num_pos[start:end].to(self.device)
+        valid = n > 0
+        ranks, n = ranks[valid].double(), n[valid]
+        slot = torch.arange(self.max_pos, device=self.device)
+        precision = (slot + 1) / (ranks + 1)
+        precision[slot >= n.unsqueeze(1)] = 0
+        self.all_ap.append((precision.sum(1) / n).cpu())
+        last = ranks.gather(1, (n - 1).unsqueeze(1)).squeeze(1)
+        self.all_inp.append((n / (last + 1)).cpu())
+        first = ranks[:, 0].long().clamp(max=self.max_rank).cpu()
+        self.cmc_counts += torch.bincount(first, minlength=self.max_rank + 1)
+
+    def _positive_ranks(self, start: int, end: int, dist: Tensor) -> Tensor:
+        """Ranks of the positives of queries ``start:end``, ``[q, M]``."""
+        device = self.device
+        if dist.dtype != torch.float64:  # no 32-bit keys for float64
+            # Lossless for ints up to 2**24, float16 and bfloat16.
+            dist = dist.float().contiguous()
+            # The gallery images of each query's identity, from the layout.
+            own_idx, own_in = self.layout.members_of(self.q_uid[start:end],
+                                                     self.max_own)
+            own_pos = own_in & (
+                self.g_camids[own_idx] != self.q_camids[start:end, None])
+            ranks = _positive_ranks_sparse(dist, own_idx.to(device),
+                                           own_in.to(device),
+                                           own_pos.to(device), self.max_pos)
+            if ranks is not None:
+                return ranks
+        # Search every item: exact, slower.
+        if not dist.is_floating_point():
+            dist = dist.float()  # +inf padding needs a float type
+        same_pid = self.q_pids[start:end, None].to(device) == self.g_pids.to(
+            device)
+        pos = same_pid & (
+            self.q_camids[start:end, None].to(device) != self.g_camids.to(
+                device))
+        return _positive_ranks(dist, same_pid, pos, self.max_pos)
+
+    def result(self) -> RankResult:
+        """The metrics over every chunk added; see :func:`rank_metrics`."""
+        ap = torch.cat(self.all_ap)
+        per_query_ap = torch.full((len(self.q_pids), ), float('nan'),
+                                  dtype=ap.dtype)
+        per_query_ap[self.num_pos > 0] = ap
+        cmc = self.cmc_counts[:self.max_rank].cumsum(0).double()
+        return dict(
+            cmc=cmc / self.num_valid,
+            mAP=float(ap.mean()),
+            mINP=float(torch.cat(self.all_inp).mean()),
+            ap=per_query_ap,
+            num_valid_queries=self.num_valid,
+            num_skipped_queries=len(self.q_pids) - self.num_valid)
+
+
+def rank_metrics(distmat: Union[Tensor, DistChunkFn],
+                 q_pids: Tensor,
+                 g_pids: Tensor,
+                 q_camids: Tensor,
+                 g_camids: Tensor,
+                 max_rank: int = 50,
+                 chunk_size: int = 256) -> RankResult:
     """CMC, mAP and mINP of a ranking under the Market-1501 protocol.
 
     For each query, gallery items of the same identity AND the same camera
@@ -313,7 +355,8 @@ def rank_metrics(
         distmat (Tensor | Callable): The distance matrix, shape ``[Q, G]``,
             or a function ``fn(start, end)`` returning its rows
             ``start:end`` (shape ``[end - start, G]``), so the full matrix
-            never has to exist. Computation happens on its device.
+            never has to exist; it is called once per chunk. Computation
+            happens on its device.
         q_pids (Tensor): Query identities, int, shape ``[Q]``.
         g_pids (Tensor): Gallery identities, int, shape ``[G]``.
         q_camids (Tensor): Query cameras, int, shape ``[Q]``.
@@ -327,114 +370,26 @@ def rank_metrics(
 
     Returns:
         dict: ``cmc`` (float64 CPU Tensor ``[max_rank]``, fractions in
-        [0, 1]), ``mAP`` and ``mINP`` (floats in [0, 1]),
+        [0, 1]), ``mAP`` and ``mINP`` (floats in [0, 1]), ``ap`` (float64
+        CPU Tensor ``[Q]``, the AP of each query, NaN for a skipped one),
         ``num_valid_queries`` and ``num_skipped_queries`` (ints).
     """
-    if max_rank < 1 or chunk_size < 1:
-        raise ValueError('max_rank and chunk_size must be positive, got '
-                         f'{max_rank} and {chunk_size}')
-    num_q, num_g = len(q_pids), len(g_pids)
-    if len(q_camids) != num_q or len(g_camids) != num_g:
-        raise ValueError(
-            f'got {num_q} query pids but {len(q_camids)} query camids, '
-            f'{num_g} gallery pids but {len(g_camids)} gallery camids')
-    if isinstance(distmat, Tensor):
-        if distmat.shape != (num_q, num_g):
-            raise ValueError(f'distmat has shape {tuple(distmat.shape)}, '
-                             f'expected ({num_q}, {num_g})')
-        matrix = distmat
-        device = matrix.device
-
-        def distmat(start: int, end: int) -> Tensor:
-            return matrix[start:end]
-    else:
-        device = None  # taken from the first chunk produced
-
-    q_pids, g_pids = q_pids.long().cpu(), g_pids.long().cpu()
-    q_camids, g_camids = q_camids.long().cpu(), g_camids.long().cpu()
-    num_pos = _num_positives(q_pids, g_pids, q_camids, g_camids)
-    num_valid = int((num_pos > 0).sum())
-    if num_valid == 0:
-        raise ValueError('no query has a gallery item of its identity seen '
-                         'by another camera: every query would be skipped')
-    # One number of positive slots for every chunk, so per-query values are
-    # computed from identical shapes and chunking cannot change a bit.
-    max_pos = int(num_pos.max())
-    uids, id_counts, id_starts, members = _identity_layout(g_pids)
-    q_uid = torch.searchsorted(uids, q_pids).clamp(max=len(uids) - 1)
-    q_uid[uids[q_uid] != q_pids] = -1  # identity absent from the gallery
-    own = q_uid.clamp(min=0)
-    max_own = int(id_counts[own].max())
-
-    cmc_counts = torch.zeros(max_rank + 1, dtype=torch.long)
-    all_ap, all_inp = [], []
-    for start in range(0, num_q, chunk_size):
-        end = min(start + chunk_size, num_q)
-        dist = distmat(start, end)
-        if dist.shape != (end - start, num_g):
-            raise ValueError(f'distance chunk {start}:{end} has shape '
-                             f'{tuple(dist.shape)}, expected '
-                             f'({end - start}, {num_g})')
-        # The sum is NaN for any NaN (or +inf and -inf both): cheap first.
-        if torch.isnan(dist.sum()) and torch.isnan(dist).any():
-            raise ValueError(f'NaN distance in query rows {start}:{end}')
-        device = dist.device if device is None else device
-        dist = dist.detach().to(device)
-        n = num_pos[start:end].to(device)
-        ranks = None
-        if dist.dtype != torch.float64:  # no 32-bit keys for float64
-            # Lossless for ints up to 2**24, float16 and bfloat16.
-            dist = dist.float().contiguous()
-            # The gallery images of each query's identity, from the layout.
-            slot = torch.arange(max_own)
-            own_in = (slot < id_counts[own[start:end], None]) & (
-                q_uid[start:end, None] >= 0)
-            own_idx = members[(id_starts[own[start:end], None] + slot).clamp(
-                max=num_g - 1)]
-            own_pos = own_in & (g_camids[own_idx] != q_camids[start:end, None])
-            ranks = _positive_ranks_sparse(dist, own_idx.to(device),
-                                           own_in.to(device),
-                                           own_pos.to(device), max_pos)
-        if ranks is None:  # search every item: exact, slower
-            if not dist.is_floating_point():
-                dist = dist.float()  # +inf padding needs a float type
-            same_pid = q_pids[start:end, None].to(device) == g_pids.to(device)
-            pos = same_pid & (
-                q_camids[start:end, None].to(device) != g_camids.to(device))
-            ranks = _positive_ranks(dist, same_pid, pos, max_pos)
-            del same_pid, pos
-        del dist
-
-        valid = n > 0
-        ranks, n = ranks[valid].double(), n[valid]
-        slot = torch.arange(max_pos, device=device)
-        precision = (slot + 1) / (ranks + 1)
-        precision[slot >= n.unsqueeze(1)] = 0
-        all_ap.append((precision.sum(1) / n).cpu())
-        last = ranks.gather(1, (n - 1).unsqueeze(1)).squeeze(1)
-        all_inp.append((n / (last + 1)).cpu())
-        first = ranks[:, 0].long().clamp(max=max_rank).cpu()
-        cmc_counts += torch.bincount(first, minlength=max_rank + 1)
-
-    cmc = cmc_counts[:max_rank].cumsum(0).double() / num_valid
-    return dict(
-        cmc=cmc,
-        mAP=float(torch.cat(all_ap).mean()),
-        mINP=float(torch.cat(all_inp).mean()),
-        num_valid_queries=num_valid,
-        num_skipped_queries=num_q - num_valid)
+    ranking = Market1501Ranking(q_pids, g_pids, q_camids, g_camids, max_rank)
+    rows = DistanceRows(distmat, len(q_pids), len(g_pids))
+    for start, end, dist in rows.chunks(chunk_size):
+        ranking.add(start, end, dist)
+    return ranking.result()
 
 
-def rank_metrics_from_features(
-        query: Tensor,
-        gallery: Tensor,
-        q_pids: Tensor,
-        g_pids: Tensor,
-        q_camids: Tensor,
-        g_camids: Tensor,
-        metric: str = 'euclidean',
-        max_rank: int = 50,
-        chunk_size: int = 256) -> Dict[str, Union[Tensor, float, int]]:
+def rank_metrics_from_features(query: Tensor,
+                               gallery: Tensor,
+                               q_pids: Tensor,
+                               g_pids: Tensor,
+                               q_camids: Tensor,
+                               g_camids: Tensor,
+                               metric: str = 'euclidean',
+                               max_rank: int = 50,
+                               chunk_size: int = 256) -> RankResult:
     """:func:`rank_metrics` from embeddings, one distance chunk at a time.
 
     Only ``chunk_size x G`` distances exist at any moment, which keeps the
@@ -456,8 +411,7 @@ def rank_metrics_from_features(
     Returns:
         dict: As :func:`rank_metrics`.
     """
-    if metric not in _METRICS:
-        raise ValueError(f'metric must be one of {_METRICS}, got {metric!r}')
+    check_metric(metric)
     if len(query) != len(q_pids) or len(gallery) != len(g_pids):
         raise ValueError(f'got {len(query)} query embeddings for '
                          f'{len(q_pids)} pids, {len(gallery)} gallery '
@@ -465,25 +419,3 @@ def rank_metrics_from_features(
     return rank_metrics(
         distance_rows_fn(query, gallery, metric), q_pids, g_pids, q_camids,
         g_camids, max_rank, chunk_size)
-
-
-def distance_rows_fn(query: Tensor, gallery: Tensor,
-                     metric: str = 'euclidean') -> DistChunkFn:
-    """A function giving rows ``start:end`` of the distance matrix.
-
-    Args:
-        query (Tensor): Query embeddings, ``[Q, D]``.
-        gallery (Tensor): Gallery embeddings, ``[G, D]``.
-        metric (str): As in :func:`pairwise_distance`.
-
-    Returns:
-        Callable: ``fn(start, end)`` -> ``[end - start, G]`` distances, for
-        :func:`rank_metrics`; the full matrix never exists.
-    """
-    # The gallery's side once, not per chunk (a [G, D] temporary each).
-    terms = _gallery_terms(gallery.to(query.device), metric)
-
-    def dist_chunk(start: int, end: int) -> Tensor:
-        return _distance(query[start:end], *terms)
-
-    return dist_chunk
