@@ -114,8 +114,8 @@ class DistanceRows:
 
     def __init__(self, distmat: Union[Tensor, DistChunkFn], num_query: int,
                  num_gallery: int) -> None:
-        if isinstance(distmat, Tensor) and distmat.shape != (num_query,
-                                                             num_gallery):
+        shape = (num_query, num_gallery)
+        if isinstance(distmat, Tensor) and distmat.shape != shape:
             raise ValueError(f'distmat has shape {tuple(distmat.shape)}, '
                              f'expected ({num_query}, {num_gallery})')
         self.distmat = distmat

@@ -1,25 +1,91 @@
 """The ReID metric: CMC ranks, mAP and mINP of query against gallery."""
 import logging
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import print_log
+from mmengine.logging import MessageHub, print_log
+from mmengine.visualization import Visualizer
 from torch import Tensor
 
 from mmreid_tricks.registry import METRICS
 from ..functional import (average_query_expansion, distance_rows_fn,
                           k_reciprocal_rerank_fn, rank_metrics,
                           rank_metrics_cuhk03)
+from ..functional.distances import DistChunkFn
 
 _REQUIRED_KEYS = ('pred_feature', 'gt_label', 'camid', 'is_query')
 _PROTOCOLS = ('market1501', 'cuhk03_sgs')
+_MAX_NAMED_ROWS = 5  # rows listed in the error on non-finite features
+
+
+class QueryGallery(NamedTuple):
+    """The gathered test set, split into queries and gallery.
+
+    Attributes:
+        query (Tensor): Query embeddings, float32 ``[Q, D]``.
+        gallery (Tensor): Gallery embeddings, float32 ``[G, D]``.
+        q_pids, g_pids, q_camids, g_camids (Tensor): Identities and cameras,
+            int64 ``[Q]`` or ``[G]``, on the CPU.
+        q_paths, g_paths (list): The ``img_path`` of each image, None where
+            the data sample had none.
+    """
+    query: Tensor
+    gallery: Tensor
+    q_pids: Tensor
+    g_pids: Tensor
+    q_camids: Tensor
+    g_camids: Tensor
+    q_paths: List[Optional[str]]
+    g_paths: List[Optional[str]]
 
 
 def _to_int(value: Union[int, Tensor]) -> int:
     """An int from an int or a one-element tensor (``gt_label`` is ``[1]``)."""
     return int(value.item()) if isinstance(value, Tensor) else int(value)
+
+
+def _where(results: List[dict], index: int) -> str:
+    """'query row 3 (img_path ...)': a result named as the user sees it."""
+    split = 'query' if results[index]['is_query'] else 'gallery'
+    row = sum(r['is_query'] == results[index]['is_query']
+              for r in results[:index])
+    path = results[index].get('img_path')
+    return f'{split} row {row}' + (f' ({path})' if path else '')
+
+
+def _check_dims(results: List[dict]) -> None:
+    """Raise ValueError naming both dimensions if the embeddings differ."""
+    dims = {
+        split: sorted({len(r['feature'])
+                       for r in results if r['is_query'] == is_q})
+        for split, is_q in (('query', True), ('gallery', False))
+    }
+    if len(set(dims['query'] + dims['gallery'])) == 1:
+        return
+    expected = len(results[0]['feature'])
+    first = next(i for i, r in enumerate(results)
+                 if len(r['feature']) != expected)
+    raise ValueError(
+        'ReIDMetric: the embeddings differ in dimension: query D '
+        f"{dims['query']}, gallery D {dims['gallery']} ({_where(results, 0)} "
+        f'has D={expected}, {_where(results, first)} has '
+        f"D={len(results[first]['feature'])}); query and gallery must come "
+        'from the same model and test feature')
+
+
+def _check_finite(features: Tensor, results: List[dict]) -> None:
+    """Raise ValueError naming the images whose embedding is NaN or inf."""
+    bad = (~torch.isfinite(features).all(1)).nonzero().flatten().tolist()
+    if not bad:
+        return
+    named = ', '.join(_where(results, i) for i in bad[:_MAX_NAMED_ROWS])
+    more = len(bad) - _MAX_NAMED_ROWS
+    raise ValueError(
+        f'ReIDMetric: {len(bad)} of {len(results)} embeddings are NaN or '
+        f'inf: {named}' + (f' and {more} more' if more > 0 else '') +
+        '; the model diverged or the image is broken')
 
 
 @METRICS.register_module()
@@ -33,7 +99,8 @@ class ReIDMetric(BaseMetric):
     equal the usual ``eval_market1501`` evaluation; see
     :func:`mmreid_tricks.evaluation.functional.rank_metrics` for the exact
     definitions and the handling of ties. The distance matrix is computed in
-    chunks of queries, so memory stays bounded for large galleries.
+    chunks of queries, each chunk once, so memory stays bounded for large
+    galleries.
 
     With ``protocol='cuhk03_sgs'`` the CMC follows the classic CUHK03
     single-gallery-shot protocol instead (``eval_cuhk03``): one random image
@@ -41,12 +108,20 @@ class ReIDMetric(BaseMetric):
     are unchanged. See
     :func:`mmreid_tricks.evaluation.functional.cuhk03_protocol.rank_metrics_cuhk03`.
 
+    :meth:`compute_metrics` reads top-down: :meth:`gather` splits the
+    results into queries and gallery (and checks them), :meth:`distances`
+    applies query expansion and re-ranking, :meth:`rank` runs the protocol.
+    After it, :attr:`last_results` holds the whole CMC curve and the AP of
+    each query (on the process that computes the metrics, rank 0).
+
     Each data sample (a dict from ``DataSample.to_dict()``) must hold:
 
     - ``pred_feature`` (Tensor): the embedding, shape ``[D]``;
     - ``gt_label`` (Tensor | int): the identity, a ``[1]`` tensor or an int;
     - ``camid`` (int): the camera;
-    - ``is_query`` (bool): True for a query, False for a gallery image.
+    - ``is_query`` (bool): True for a query, False for a gallery image;
+
+    and may hold ``img_path`` (str), which errors about an embedding name.
 
     Args:
         metric (str): Distance, ``'euclidean'`` (squared) or ``'cosine'``.
@@ -62,6 +137,24 @@ class ReIDMetric(BaseMetric):
         num_repeats (int): Sampled galleries per query of ``'cuhk03_sgs'``.
             Defaults to 10.
         seed (int): Seed of the draws of ``'cuhk03_sgs'``. Defaults to 0.
+        rerank (bool): Rank by the k-reciprocal re-ranked distance (Zhong et
+            al., 2017) instead of the plain one. Defaults to False.
+        rerank_cfg (dict, optional): Arguments of
+            :func:`~mmreid_tricks.evaluation.functional.k_reciprocal_rerank_fn`
+            overriding ``dict(k1=20, k2=6, lambda_value=0.3)``.
+            Defaults to None.
+        aqe (bool): Apply alpha-weighted query expansion to the embeddings
+            first (before re-ranking when both are on). Defaults to False.
+        aqe_cfg (dict, optional): Arguments of
+            :func:`~mmreid_tricks.evaluation.functional.average_query_expansion`
+            overriding ``dict(top_k=5, alpha=3.0)``. Defaults to None.
+        max_rank (int): Length of the CMC curve kept in :attr:`last_results`
+            and logged; at least the largest ``topk``. Defaults to 50.
+        log_cmc_curve (bool): Also write the CMC curve (ranks 1 to
+            ``max_rank``) to the visualizer's backends, e.g. TensorBoard, as
+            the scalar ``{prefix}/CMC/{when}`` with step = rank, ``when``
+            being ``iter_{n}`` during training, ``test`` in a test run.
+            Defaults to False.
         device (str): Where the distances and ranks are computed, e.g.
             ``'cpu'`` or ``'cuda'``; CUDA falls back to CPU with a warning
             when it is not available. Defaults to ``'cpu'``.
@@ -89,6 +182,8 @@ class ReIDMetric(BaseMetric):
                  rerank_cfg: Optional[dict] = None,
                  aqe: bool = False,
                  aqe_cfg: Optional[dict] = None,
+                 max_rank: int = 50,
+                 log_cmc_curve: bool = False,
                  device: str = 'cpu',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
@@ -121,11 +216,15 @@ class ReIDMetric(BaseMetric):
         self.aqe = aqe
         self.aqe_cfg = dict(top_k=5, alpha=3.0)
         self.aqe_cfg.update(aqe_cfg or {})
+        self.max_rank = max(max_rank, *topk)
+        self.log_cmc_curve = log_cmc_curve
         self.device = device
+        self.last_results: Optional[dict] = None
+        self._num_evaluations = 0
 
     def process(self, data_batch: Sequence[dict],
                 data_samples: Sequence[dict]) -> None:
-        """Keep the embedding, identity, camera and role of each sample.
+        """Keep the embedding, identity, camera, role and path of each sample.
 
         One result per sample, in order: mmengine's ``BaseMetric.evaluate``
         gathers the results of all processes with ``collect_results`` and
@@ -151,7 +250,122 @@ class ReIDMetric(BaseMetric):
                     feature=feature.detach().float().cpu(),
                     pid=_to_int(sample['gt_label']),
                     camid=_to_int(sample['camid']),
-                    is_query=bool(sample['is_query'])))
+                    is_query=bool(sample['is_query']),
+                    img_path=sample.get('img_path')))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Rank the gallery for every query and average the metrics.
+
+        Also sets :attr:`last_results` and, with ``log_cmc_curve``, writes
+        the CMC curve to the visualizer.
+
+        Args:
+            results (list[dict]): What :meth:`process` kept, from all
+                processes.
+
+        Returns:
+            dict: ``mAP``, ``mINP`` and ``R{k}`` for each k of ``topk``, in
+            percent (0-100), and ``num_skipped_queries``, the number of
+            queries without a match in the gallery.
+        """
+        print_log(f'ReIDMetric: {self._settings()}', logger='current')
+        split = self.gather(results)
+        ranks = self.rank(self.distances(split.query, split.gallery), split)
+        self.last_results = dict(
+            cmc=100 * ranks['cmc'],
+            ap=100 * ranks['ap'],
+            query_paths=split.q_paths,
+            gallery_paths=split.g_paths)
+        self._num_evaluations += 1
+        if self.log_cmc_curve:
+            self._log_cmc_curve(self.last_results['cmc'])
+
+        metrics = dict(mAP=100 * ranks['mAP'], mINP=100 * ranks['mINP'])
+        for k in self.topk:
+            metrics[f'R{k}'] = 100 * float(ranks['cmc'][k - 1])
+        metrics['num_skipped_queries'] = ranks['num_skipped_queries']
+        return metrics
+
+    def gather(self, results: List[dict]) -> QueryGallery:
+        """Split the results into queries and gallery, on the compute device.
+
+        Args:
+            results (list[dict]): What :meth:`process` kept.
+
+        Returns:
+            QueryGallery: The embeddings (normalised with
+            ``normalize_feature``) and their identities, cameras and paths.
+        """
+        is_query = torch.tensor([r['is_query'] for r in results],
+                                dtype=torch.bool)
+        num_query = int(is_query.sum())
+        if num_query == 0 or num_query == len(results):
+            raise ValueError(
+                f'ReIDMetric needs query and gallery samples, got '
+                f'{num_query} queries and {len(results) - num_query} gallery '
+                'samples; check the `is_query` of the test data set')
+        _check_dims(results)
+        features = torch.stack([r['feature'] for r in results])
+        _check_finite(features, results)
+        features = features.to(self._compute_device())
+        if self.normalize_feature:
+            features = F.normalize(features, dim=1)
+        pids = torch.tensor([r['pid'] for r in results])
+        camids = torch.tensor([r['camid'] for r in results])
+        paths = [r.get('img_path') for r in results]
+        is_gallery = ~is_query
+        return QueryGallery(
+            query=features[is_query.to(features.device)],
+            gallery=features[is_gallery.to(features.device)],
+            q_pids=pids[is_query],
+            g_pids=pids[is_gallery],
+            q_camids=camids[is_query],
+            g_camids=camids[is_gallery],
+            q_paths=[p for p, q in zip(paths, is_query.tolist()) if q],
+            g_paths=[p for p, q in zip(paths, is_query.tolist()) if not q])
+
+    def distances(self, query: Tensor, gallery: Tensor) -> DistChunkFn:
+        """The distance rows to rank: plain, or after AQE and re-ranking.
+
+        Args:
+            query (Tensor): Query embeddings, ``[Q, D]``.
+            gallery (Tensor): Gallery embeddings, ``[G, D]``.
+
+        Returns:
+            Callable: ``fn(start, end)`` giving the distances of queries
+            ``start:end`` to the gallery, ``[end - start, G]``.
+        """
+        if self.aqe:
+            query, gallery = average_query_expansion(query, gallery,
+                                                     **self.aqe_cfg)
+        if self.rerank:
+            return k_reciprocal_rerank_fn(
+                query, gallery, metric=self.metric, **self.rerank_cfg)
+        return distance_rows_fn(query, gallery, self.metric)
+
+    def rank(self, dist: DistChunkFn, split: QueryGallery) -> dict:
+        """Rank the gallery under ``protocol``; each chunk is asked once.
+
+        Args:
+            dist (Callable): The distance rows, from :meth:`distances`.
+            split (QueryGallery): The identities and cameras.
+
+        Returns:
+            dict: As :func:`~mmreid_tricks.evaluation.functional.rank_metrics`
+            (fractions), with a CMC of ``max_rank`` ranks.
+        """
+        ids = (split.q_pids, split.g_pids, split.q_camids, split.g_camids)
+        if self.protocol == 'market1501':
+            return rank_metrics(
+                dist, *ids, max_rank=self.max_rank,
+                chunk_size=self.chunk_size)
+        return rank_metrics_cuhk03(
+            dist,
+            *ids,
+            max_rank=self.max_rank,
+            num_repeats=self.num_repeats,
+            seed=self.seed,
+            chunk_size=self.chunk_size)
 
     def _compute_device(self) -> torch.device:
         device = torch.device(self.device)
@@ -164,65 +378,32 @@ class ReIDMetric(BaseMetric):
             device = torch.device('cpu')
         return device
 
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """Rank the gallery for every query and average the metrics.
+    def _log_cmc_curve(self, cmc: Tensor) -> None:
+        """Write the CMC curve (percent) as one scalar per rank."""
+        # get_current_instance raises when no visualizer exists (a metric
+        # used without a runner); mmengine's own code checks this dict.
+        if not Visualizer._instance_dict:
+            print_log(
+                'ReIDMetric: log_cmc_curve is set but no visualizer exists; '
+                'the CMC curve is not logged.',
+                logger='current',
+                level=logging.WARNING)
+            return
+        visualizer = Visualizer.get_current_instance()
+        tag = f'{self.prefix}/CMC/{self._evaluation_name()}'
+        for rank, value in enumerate(cmc.tolist(), start=1):
+            visualizer.add_scalar(tag, value, step=rank)
 
-        Args:
-            results (list[dict]): What :meth:`process` kept, from all
-                processes.
-
-        Returns:
-            dict: ``mAP``, ``mINP`` and ``R{k}`` for each k of ``topk``, in
-            percent (0-100), and ``num_skipped_queries``, the number of
-            queries without a match in the gallery.
-        """
-        is_query = torch.tensor([r['is_query'] for r in results],
-                                dtype=torch.bool)
-        num_query = int(is_query.sum())
-        if num_query == 0 or num_query == len(results):
-            raise ValueError(
-                f'ReIDMetric needs query and gallery samples, got '
-                f'{num_query} queries and {len(results) - num_query} gallery '
-                'samples; check the `is_query` of the test data set')
-        device = self._compute_device()
-        features = torch.stack([r['feature'] for r in results]).to(device)
-        if self.normalize_feature:
-            features = F.normalize(features, dim=1)
-        pids = torch.tensor([r['pid'] for r in results])
-        camids = torch.tensor([r['camid'] for r in results])
-        is_gallery = ~is_query
-
-        query = features[is_query.to(device)]
-        gallery = features[is_gallery.to(device)]
-        ids = (pids[is_query], pids[is_gallery], camids[is_query],
-               camids[is_gallery])
-        print_log(f'ReIDMetric: {self._settings()}', logger='current')
-        if self.aqe:
-            query, gallery = average_query_expansion(query, gallery,
-                                                     **self.aqe_cfg)
-        if self.rerank:
-            dist = k_reciprocal_rerank_fn(
-                query, gallery, metric=self.metric, **self.rerank_cfg)
-        else:
-            dist = distance_rows_fn(query, gallery, self.metric)
-        if self.protocol == 'market1501':
-            ranks = rank_metrics(
-                dist, *ids, max_rank=max(self.topk),
-                chunk_size=self.chunk_size)
-        else:
-            ranks = rank_metrics_cuhk03(
-                dist,
-                *ids,
-                max_rank=max(self.topk),
-                num_repeats=self.num_repeats,
-                seed=self.seed,
-                chunk_size=self.chunk_size)
-
-        metrics = dict(mAP=100 * ranks['mAP'], mINP=100 * ranks['mINP'])
-        for k in self.topk:
-            metrics[f'R{k}'] = 100 * float(ranks['cmc'][k - 1])
-        metrics['num_skipped_queries'] = ranks['num_skipped_queries']
-        return metrics
+    def _evaluation_name(self) -> str:
+        """``test`` in a test run, ``iter_{n}`` after ``n`` training
+        iterations, else ``eval_{n}`` for this metric's ``n``-th call."""
+        hub = MessageHub.get_current_instance()
+        if hub.get_info('loop_stage') == 'test':
+            return 'test'
+        last_iter = hub.get_info('iter')  # set by the training loop
+        if last_iter is not None:
+            return f'iter_{last_iter + 1}'
+        return f'eval_{self._num_evaluations}'
 
     def _settings(self) -> str:
         """The evaluation options, for the log next to the results."""

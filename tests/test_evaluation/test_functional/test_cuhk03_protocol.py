@@ -188,3 +188,22 @@ def test_cuda_equals_cpu():
     cuda = rank_metrics_cuhk03(distmat.cuda(), *ids, chunk_size=8)
     assert torch.equal(cpu['cmc'], cuda['cmc'])
     assert cpu['mAP'] == pytest.approx(cuda['mAP'], abs=1e-12)
+
+
+def test_rows_function_called_once_per_chunk():
+    # mAP and sampled CMC come from the same rows: one call per chunk.
+    distmat, *ids = as_tensors(*random_problem(4))
+    calls = []
+
+    def rows(start, end):
+        calls.append((start, end))
+        return distmat[start:end]
+
+    out = rank_metrics_cuhk03(rows, *ids, chunk_size=10)
+    assert calls == [(0, 10), (10, 20), (20, 25)]
+    full = rank_metrics_cuhk03(distmat, *ids)
+    assert torch.equal(out['cmc'], full['cmc'])
+    assert out['mAP'] == full['mAP']
+    with pytest.raises(ValueError, match=r'chunk 0:10 has shape \(10, 89\)'):
+        rank_metrics_cuhk03(lambda s, e: distmat[s:e, 1:], *ids,
+                            chunk_size=10)

@@ -228,3 +228,176 @@ def test_rerank_and_query_expansion_options(rerank, aqe, caplog):
     assert out['mAP'] != plain.compute_metrics(plain.results)['mAP']
     assert ('rerank=' in metric._settings()) == rerank
     assert ('aqe=' in metric._settings()) == aqe
+
+
+def test_cuhk03_rerank_computes_each_distance_chunk_once(monkeypatch):
+    # The CUHK03 protocol takes its mAP and its sampled CMC from the same
+    # rows: each (expensive) re-ranked chunk is asked for once.
+    import mmreid_tricks.evaluation.metrics.reid_metric as reid_metric
+    from mmreid_tricks.evaluation.functional import k_reciprocal_rerank
+    from mmreid_tricks.evaluation.functional.cuhk03_protocol import \
+        rank_metrics_cuhk03
+    calls = []
+    rerank_fn = reid_metric.k_reciprocal_rerank_fn
+
+    def counting_rerank_fn(*args, **kwargs):
+        rows = rerank_fn(*args, **kwargs)
+
+        def counted(start, end):
+            calls.append((start, end))
+            return rows(start, end)
+
+        return counted
+
+    monkeypatch.setattr(reid_metric, 'k_reciprocal_rerank_fn',
+                        counting_rerank_fn)
+    samples, arrays = fake_samples(num=120)
+    rerank_cfg = dict(k1=8, k2=3, lambda_value=0.3)
+    metric = ReIDMetric(
+        protocol='cuhk03_sgs', rerank=True, rerank_cfg=rerank_cfg,
+        chunk_size=16)
+    metric.process({}, samples)
+    out = metric.compute_metrics(metric.results)
+    assert calls == [(0, 16), (16, 32), (32, 40)]  # 40 queries
+
+    query, gallery, ids = _split(arrays)
+    expected = rank_metrics_cuhk03(
+        k_reciprocal_rerank(query, gallery, **rerank_cfg), *ids, max_rank=10)
+    assert out['mAP'] == pytest.approx(100 * expected['mAP'], abs=1e-4)
+    for k in (1, 5, 10):
+        assert out[f'R{k}'] == pytest.approx(
+            100 * float(expected['cmc'][k - 1]), abs=1e-9)
+
+
+def _with_paths(samples):
+    return [
+        dict(s, img_path=f'/data/{"q" if s["is_query"] else "g"}/{i}.jpg')
+        for i, s in enumerate(samples)
+    ]
+
+
+def test_feature_dimensions_that_differ_name_both():
+    samples, _ = fake_samples(num=12, dim=8)
+    samples = _with_paths(samples)
+    for s in samples:
+        if not s['is_query']:
+            s['pred_feature'] = s['pred_feature'][:4]
+    metric = ReIDMetric()
+    metric.process({}, samples)
+    with pytest.raises(ValueError) as info:
+        metric.compute_metrics(metric.results)
+    message = str(info.value)
+    assert r'query D [8], gallery D [4]' in message
+    # Sample 0 is a query, sample 1 the first gallery image.
+    assert 'query row 0 (/data/q/0.jpg) has D=8' in message
+    assert 'gallery row 0 (/data/g/1.jpg) has D=4' in message
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf')])
+def test_non_finite_feature_names_its_image(value):
+    samples, _ = fake_samples(num=12)
+    samples = _with_paths(samples)
+    # Samples 0, 3, 6, 9 are queries: sample 5 is gallery row 3.
+    samples[5]['pred_feature'] = samples[5]['pred_feature'].clone()
+    samples[5]['pred_feature'][2] = value
+    metric = ReIDMetric()
+    metric.process({}, samples)
+    with pytest.raises(ValueError,
+                       match=r'1 of 12 embeddings are NaN or inf: gallery '
+                       r'row 3 \(/data/g/5.jpg\);'):
+        metric.compute_metrics(metric.results)
+    # Without paths, and several bad rows: the first five are named.
+    samples, _ = fake_samples(num=12)
+    for s in samples:
+        s['pred_feature'] = torch.full_like(s['pred_feature'], value)
+    metric = ReIDMetric()
+    metric.process({}, samples)
+    with pytest.raises(ValueError,
+                       match=r'12 of 12 embeddings are NaN or inf: query row '
+                       r'0, gallery row 0, gallery row 1, query row 1, '
+                       r'gallery row 2 and 7 more'):
+        metric.compute_metrics(metric.results)
+
+
+def test_last_results_hold_the_whole_cmc_and_ap_per_query():
+    from mmreid_tricks.evaluation.functional import rank_metrics
+    samples, arrays = fake_samples(seed=6)
+    samples = _with_paths(samples)
+    metric = ReIDMetric(topk=(1, 5))
+    assert metric.last_results is None
+    metric.process({}, samples)
+    out = metric.compute_metrics(metric.results)
+    last = metric.last_results
+    assert last['cmc'].shape == (50, )
+    assert float(last['cmc'][0]) == out['R1']
+    assert float(last['cmc'][4]) == out['R5']
+    query, gallery, ids = _split(arrays)
+    expected = rank_metrics(torch.cdist(query, gallery).pow(2), *ids)
+    np.testing.assert_allclose(last['cmc'].numpy(),
+                               100 * expected['cmc'].numpy(), atol=1e-9)
+    # AP per query, NaN for skipped ones; their mean is the mAP.
+    assert last['ap'].shape == (len(query), )
+    assert int(last['ap'].isnan().sum()) == out['num_skipped_queries']
+    assert float(last['ap'].nanmean()) == pytest.approx(out['mAP'], abs=1e-9)
+    assert last['query_paths'][:2] == ['/data/q/0.jpg', '/data/q/3.jpg']
+    assert len(last['gallery_paths']) == len(gallery)
+    # topk beyond max_rank lengthens the curve.
+    assert ReIDMetric(topk=(1, 60), max_rank=50).max_rank == 60
+
+
+@pytest.fixture
+def tensorboard_visualizer(tmp_path):
+    pytest.importorskip(
+        'tensorboard',
+        reason='the TensorBoard backend needs `pip install tensorboard`')
+    from mmengine.logging import MessageHub
+    from mmengine.visualization import Visualizer
+    name = f'test_reid_metric_{tmp_path.name}'
+    visualizer = Visualizer.get_instance(
+        name,
+        vis_backends=[dict(type='TensorboardVisBackend')],
+        save_dir=str(tmp_path))
+    hub = MessageHub.get_instance(name)
+    hub.update_info('loop_stage', 'test')
+    yield visualizer
+    hub.pop_info('loop_stage')
+    visualizer.close()
+    Visualizer._instance_dict.pop(name, None)
+
+
+def test_cmc_curve_reaches_tensorboard(tensorboard_visualizer, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
+    samples, _ = fake_samples(seed=7)
+    metric = METRICS.build(
+        dict(type='ReIDMetric', log_cmc_curve=True, max_rank=30))
+    metric.process({}, samples)
+    metric.compute_metrics(metric.results)
+    tensorboard_visualizer.close()  # flushes the event file
+
+    event_dirs = {p.parent for p in tmp_path.rglob('events.out.tfevents.*')}
+    assert len(event_dirs) == 1
+    events = EventAccumulator(str(event_dirs.pop()))
+    events.Reload()
+    assert events.Tags()['scalars'] == ['reid/CMC/test']
+    scalars = events.Scalars('reid/CMC/test')
+    assert [s.step for s in scalars] == list(range(1, 31))
+    np.testing.assert_allclose([s.value for s in scalars],
+                               metric.last_results['cmc'].numpy(),
+                               rtol=1e-6)
+
+
+def test_cmc_curve_names_each_evaluation():
+    from mmengine.logging import MessageHub
+    metric = ReIDMetric()
+    hub = MessageHub.get_instance('test_reid_metric_names')
+    metric._num_evaluations = 2
+    try:
+        assert metric._evaluation_name() == 'eval_2'
+        hub.update_info('iter', 99)  # the last training iteration, 0-based
+        assert metric._evaluation_name() == 'iter_100'
+        hub.update_info('loop_stage', 'test')
+        assert metric._evaluation_name() == 'test'
+    finally:
+        hub.pop_info('iter')
+        hub.pop_info('loop_stage')
