@@ -1,2 +1,4 @@
+"""ReID evaluation: ranking functions, the metric and CMC pictures."""
+from .cmc_plot import plot_cmc  # noqa: F401
 from .functional import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403

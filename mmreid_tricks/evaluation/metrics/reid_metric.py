@@ -1,6 +1,6 @@
 """The ReID metric: CMC ranks, mAP and mINP of query against gallery."""
 import logging
-from typing import Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -10,6 +10,7 @@ from mmengine.visualization import Visualizer
 from torch import Tensor
 
 from mmreid_tricks.registry import METRICS
+from ..cmc_plot import plot_cmc
 from ..functional import (average_query_expansion, distance_rows_fn,
                           k_reciprocal_rerank_fn, rank_metrics,
                           rank_metrics_cuhk03)
@@ -17,6 +18,7 @@ from ..functional.distances import DistChunkFn
 
 _REQUIRED_KEYS = ('pred_feature', 'gt_label', 'camid', 'is_query')
 _PROTOCOLS = ('market1501', 'cuhk03_sgs')
+_CMC_LOGS = (None, 'scalars', 'image')
 _MAX_NAMED_ROWS = 5  # rows listed in the error on non-finite features
 
 
@@ -150,11 +152,15 @@ class ReIDMetric(BaseMetric):
             overriding ``dict(top_k=5, alpha=3.0)``. Defaults to None.
         max_rank (int): Length of the CMC curve kept in :attr:`last_results`
             and logged; at least the largest ``topk``. Defaults to 50.
-        log_cmc_curve (bool): Also write the CMC curve (ranks 1 to
-            ``max_rank``) to the visualizer's backends, e.g. TensorBoard, as
-            the scalar ``{prefix}/CMC/{when}`` with step = rank, ``when``
-            being ``iter_{n}`` during training, ``test`` in a test run.
-            Defaults to False.
+        log_cmc_curve (str, optional): Also write the CMC curve (ranks 1
+            to ``max_rank``) to the visualizer's backends (``vis_backends``):
+            ``'scalars'`` writes the scalar ``{prefix}/CMC/{when}`` with step
+            = rank, a curve in TensorBoard; ``'image'`` writes a plot of the
+            curve as the image ``{prefix}_CMC`` with step = ``n``, which
+            every backend shows (W&B ignores scalar steps). ``when`` is
+            ``iter_{n}`` after ``n`` training iterations, ``test`` in a
+            test run (``n = 0``), else ``eval_{n}`` for this metric's
+            ``n``-th evaluation. Defaults to None (not written).
         device (str): Where the distances and ranks are computed, e.g.
             ``'cpu'`` or ``'cuda'``; CUDA falls back to CPU with a warning
             when it is not available. Defaults to ``'cpu'``.
@@ -183,7 +189,7 @@ class ReIDMetric(BaseMetric):
                  aqe: bool = False,
                  aqe_cfg: Optional[dict] = None,
                  max_rank: int = 50,
-                 log_cmc_curve: bool = False,
+                 log_cmc_curve: Optional[str] = None,
                  device: str = 'cpu',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
@@ -203,6 +209,9 @@ class ReIDMetric(BaseMetric):
         if protocol not in _PROTOCOLS:
             raise ValueError(f'protocol must be one of {_PROTOCOLS}, got '
                              f'{protocol!r}')
+        if log_cmc_curve not in _CMC_LOGS:
+            raise ValueError(f'log_cmc_curve must be one of {_CMC_LOGS}, '
+                             f'got {log_cmc_curve!r}')
         self.metric = metric
         self.normalize_feature = normalize_feature
         self.topk = topk
@@ -379,7 +388,7 @@ class ReIDMetric(BaseMetric):
         return device
 
     def _log_cmc_curve(self, cmc: Tensor) -> None:
-        """Write the CMC curve (percent) as one scalar per rank."""
+        """Write the CMC curve (percent) to the visualizer's backends."""
         # get_current_instance raises when no visualizer exists (a metric
         # used without a runner); mmengine's own code checks this dict.
         if not Visualizer._instance_dict:
@@ -390,20 +399,27 @@ class ReIDMetric(BaseMetric):
                 level=logging.WARNING)
             return
         visualizer = Visualizer.get_current_instance()
-        tag = f'{self.prefix}/CMC/{self._evaluation_name()}'
-        for rank, value in enumerate(cmc.tolist(), start=1):
-            visualizer.add_scalar(tag, value, step=rank)
+        when, step = self._evaluation_name()
+        if self.log_cmc_curve == 'scalars':
+            tag = f'{self.prefix}/CMC/{when}'
+            for rank, value in enumerate(cmc.tolist(), start=1):
+                visualizer.add_scalar(tag, value, step=rank)
+        else:
+            image = plot_cmc({self.prefix: cmc}, title=f'CMC, {when}')
+            visualizer.add_image(f'{self.prefix}_CMC', image, step=step)
 
-    def _evaluation_name(self) -> str:
-        """``test`` in a test run, ``iter_{n}`` after ``n`` training
-        iterations, else ``eval_{n}`` for this metric's ``n``-th call."""
+    def _evaluation_name(self) -> Tuple[str, int]:
+        """Which evaluation this is, as a name and a step: ``('test', 0)``
+        in a test run, ``(f'iter_{n}', n)`` after ``n`` training
+        iterations, else ``(f'eval_{n}', n)`` for this metric's ``n``-th
+        call."""
         hub = MessageHub.get_current_instance()
         if hub.get_info('loop_stage') == 'test':
-            return 'test'
+            return 'test', 0
         last_iter = hub.get_info('iter')  # set by the training loop
         if last_iter is not None:
-            return f'iter_{last_iter + 1}'
-        return f'eval_{self._num_evaluations}'
+            return f'iter_{last_iter + 1}', last_iter + 1
+        return f'eval_{self._num_evaluations}', self._num_evaluations
 
     def _settings(self) -> str:
         """The evaluation options, for the log next to the results."""

@@ -370,7 +370,7 @@ def test_cmc_curve_reaches_tensorboard(tensorboard_visualizer, tmp_path):
         EventAccumulator
     samples, _ = fake_samples(seed=7)
     metric = METRICS.build(
-        dict(type='ReIDMetric', log_cmc_curve=True, max_rank=30))
+        dict(type='ReIDMetric', log_cmc_curve='scalars', max_rank=30))
     metric.process({}, samples)
     metric.compute_metrics(metric.results)
     tensorboard_visualizer.close()  # flushes the event file
@@ -393,11 +393,34 @@ def test_cmc_curve_names_each_evaluation():
     hub = MessageHub.get_instance('test_reid_metric_names')
     metric._num_evaluations = 2
     try:
-        assert metric._evaluation_name() == 'eval_2'
+        assert metric._evaluation_name() == ('eval_2', 2)
         hub.update_info('iter', 99)  # the last training iteration, 0-based
-        assert metric._evaluation_name() == 'iter_100'
+        assert metric._evaluation_name() == ('iter_100', 100)
         hub.update_info('loop_stage', 'test')
-        assert metric._evaluation_name() == 'test'
+        assert metric._evaluation_name() == ('test', 0)
     finally:
         hub.pop_info('iter')
         hub.pop_info('loop_stage')
+
+
+def test_cmc_curve_image_reaches_every_backend(tmp_path):
+    from mmengine.visualization import Visualizer
+    samples, _ = fake_samples(seed=8)
+    metric = ReIDMetric(log_cmc_curve='image', max_rank=20)
+    metric.process({}, samples)
+    name = f'test_reid_metric_image_{tmp_path.name}'
+    visualizer = Visualizer.get_instance(
+        name, vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=str(tmp_path))
+    try:
+        metric.compute_metrics(metric.results)
+    finally:
+        visualizer.close()
+        Visualizer._instance_dict.pop(name, None)
+    # No training loop ran: the first evaluation of this metric, step 1.
+    saved = list(tmp_path.rglob('reid_CMC_*.png'))
+    assert [p.name for p in saved] == ['reid_CMC_1.png']
+    import cv2
+    assert cv2.imread(str(saved[0])).shape == (480, 640, 3)
+    with pytest.raises(ValueError, match='log_cmc_curve must be one of'):
+        ReIDMetric(log_cmc_curve=True)
