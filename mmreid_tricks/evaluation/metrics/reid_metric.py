@@ -108,8 +108,19 @@ class ReIDMetric(BaseMetric):
         collect_dir (str, optional): Directory for gathering the results
             through files when ``collect_device='cpu'``. Defaults to None.
 
+    Attributes:
+        last_results (dict | None): Set by :meth:`compute_metrics` on the
+            process that computes the metrics (rank 0), None before:
+            ``cmc`` (float64 Tensor ``[max_rank]``, percent; ``cmc[k - 1]``
+            equals ``R{k}``), ``ap`` (float64 Tensor ``[Q]``, each query's
+            AP in percent, NaN for a skipped query), ``query_paths`` and
+            ``gallery_paths`` (the ``img_path`` of each image, in the order
+            of the test set; None where absent).
+
     Examples:
         >>> val_evaluator = dict(type='ReIDMetric', topk=(1, 5, 10))
+        >>> # After runner.test(), the whole curve of the first metric:
+        >>> # runner.test_evaluator.metrics[0].last_results['cmc']
     """
     default_prefix: Optional[str] = 'reid'
 
