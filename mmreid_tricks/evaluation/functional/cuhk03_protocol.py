@@ -7,7 +7,10 @@ drawn at random and the CMC of the query is measured on that sampled gallery,
 where its identity appears exactly once. The CMC is averaged over the repeats
 and the queries. The AP, however, is computed once per query on the whole
 filtered gallery, which makes the mAP (and the mINP) equal to those of the
-Market-1501 protocol; they come from :func:`rank_metrics`.
+Market-1501 protocol; they come from
+:class:`~mmreid_tricks.evaluation.functional.ranking.Market1501Ranking`,
+which reads the same distance chunks as the sampled CMC: each chunk is
+computed once.
 
 The sampled CMC never sorts anything: the rank of the sampled positive is
 the number of sampled images of other identities at a distance not larger
