@@ -10,7 +10,7 @@ identities, distractors and cameras at full size; clustered random
 features).
 
 "original" is the dense reference of
-``mmreid_tricks/evaluation/functional/rerank_reference.py``; by default its
+``benchmarks/rerank_reference.py``; by default its
 distances are float64 rounded to float32, so that its neighbour order does
 not hang on BLAS rounding; ``--inexact-original`` computes them in float32
 as the widely used implementation does (then a few near-tie rows differ).
@@ -25,7 +25,14 @@ lose far more time than numpy's mostly single-threaded loops.
 
 Example::
 
-    python benchmarks/rerank_benchmark.py --sizes 2000 5000 10000 19281
+    python benchmarks/rerank_benchmark.py --sizes 10000 19281 93820 \
+        --threads 2
+
+At 93,820 images (MSMT17's 11,659 queries and 82,161 gallery images) the
+original is skipped (it needs about 120 GB) and so is our full ``Q x G``
+matrix; the chunked metrics path runs alone. The last column is the time of
+the float32 products behind all ``N x N`` distances, the floor of any dense
+approach.
 """
 import argparse
 import json
@@ -40,11 +47,11 @@ from typing import Dict
 import numpy as np
 import torch
 
-from mmreid_tricks.evaluation.functional import rank_metrics
+from mmreid_tricks.evaluation.functional import (rank_metrics,
+                                                 rank_metrics_from_features)
 from mmreid_tricks.evaluation.functional.rerank import (
     k_reciprocal_rerank, k_reciprocal_rerank_fn)
-from mmreid_tricks.evaluation.functional.rerank_reference import \
-    k_reciprocal_rerank_dense
+from rerank_reference import k_reciprocal_rerank_dense  # beside this file
 
 METHODS = ('original', 'ours', 'ours_metrics')
 # The original with float32 distances computed by numpy and by torch.
@@ -120,7 +127,16 @@ def parse_args():
         nargs='+',
         default=[2000, 5000, 10000, 19281],
         help='numbers of images Q + G (Market-1501 test: 19281)')
-    parser.add_argument('--dim', type=int, default=512)
+    parser.add_argument(
+        '--dim',
+        type=int,
+        default=2048,
+        help='feature dimension (the strong baseline\'s test feature: 2048)')
+    parser.add_argument(
+        '--no-l2-normalize',
+        action='store_true',
+        help='keep the raw clustered features instead of L2-normalising '
+        'them, as the strong baseline\'s test does')
     parser.add_argument('--k1', type=int, default=20)
     parser.add_argument('--k2', type=int, default=6)
     parser.add_argument('--lambda-value', type=float, default=0.3)
@@ -129,7 +145,14 @@ def parse_args():
         '--original-max-size',
         type=int,
         default=19281,
-        help='skip the original algorithm above this size')
+        help='skip the original algorithm above this size (it needs about '
+        '14 N^2 bytes: 5 GB at Market size, 120 GB at MSMT17 size)')
+    parser.add_argument(
+        '--full-max-size',
+        type=int,
+        default=19281,
+        help='above this size, unless the original runs, skip our full '
+        'Q x G matrix (Q G floats) and run only the chunked metrics path')
     parser.add_argument(
         '--threads',
         type=int,
@@ -169,7 +192,7 @@ def rss_bytes() -> int:
 
 def run_worker(args) -> None:
     """Run one method, print its time and memory as JSON."""
-    problem = market_like_problem(args.size, args.dim, seed=args.seed)
+    problem = make_problem(args, args.size)
     query, gallery = problem['query'], problem['gallery']
     params = (args.k1, args.k2, args.lambda_value)
     threads = torch.get_num_threads()
@@ -234,7 +257,8 @@ def run_method(args, method: str, size: int, out: str) -> dict:
         str(args.lambda_value), '--seed',
         str(args.seed), '--device',
         'cpu' if method.startswith('original') else args.device
-    ] + (['--inexact-original'] if args.inexact_original else [])
+    ] + (['--inexact-original'] if args.inexact_original else []) + (
+        ['--no-l2-normalize'] if args.no_l2_normalize else [])
     env = dict(os.environ)
     if args.threads:
         for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS',
@@ -258,7 +282,9 @@ def main() -> None:
         run_worker(args)
         return
     print(f'k1={args.k1} k2={args.k2} lambda={args.lambda_value} '
-          f'D={args.dim} threads={args.threads or "default"} '
+          f'D={args.dim} '
+          f'{"raw" if args.no_l2_normalize else "L2-normalised"} features '
+          f'threads={args.threads or "default"} '
           f'device={args.device} '
           f'load average={os.getloadavg()[0]:.1f} '
           f'original distances: '
@@ -268,24 +294,37 @@ def main() -> None:
               f'{"metrics-only s":>14} {"peak GB":>7} | {"speed-up":>8} '
               f'{"mem ratio":>9} | {"max|diff|":>9} {"mAP orig":>8} '
               f'{"mAP ours":>8} {"R1 orig":>7} {"R1 ours":>7} '
-              f'{"mAP plain":>9}')
+              f'{"mAP plain":>9} | {"matmul floor s":>14}')
     print(header)
     print('-' * len(header))
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            problem = market_like_problem(size, args.dim, seed=args.seed)
+            problem = make_problem(args, size)
             runs, results = {}, {}
             for method in METHODS:
                 if method == 'original' and size > args.original_max_size:
                     continue
+                if method == 'ours' and size > max(args.full_max_size,
+                                                   args.original_max_size):
+                    continue  # compared with the original when it runs
                 out = os.path.join(tmp, f'{method}_{size}.npy')
                 runs[method] = run_method(args, method, size, out)
                 results[method] = np.load(out)
-            ours, fast = runs['ours'], runs['ours_metrics']
-            mine = metrics(results['ours'], problem)
-            plain = metrics(_plain_dist(problem), problem)
-            # The metrics-only path must agree with the full matrix.
-            assert abs(results['ours_metrics'][0] - mine['mAP']) < 1e-6
+            fast = runs['ours_metrics']
+            # Without the full matrix, "ours" is the chunked metrics path.
+            ours = runs.get('ours', fast)
+            if 'ours' in results:
+                mine = metrics(results['ours'], problem)
+                # The metrics-only path must agree with the full matrix.
+                assert abs(results['ours_metrics'][0] - mine['mAP']) < 1e-6
+            else:
+                mine = dict(mAP=float(results['ours_metrics'][0]),
+                            cmc=torch.from_numpy(results['ours_metrics'][1:]))
+            plain = rank_metrics_from_features(
+                *[torch.from_numpy(problem[k]) for k in (
+                    'query', 'gallery', 'q_pids', 'g_pids', 'q_camids',
+                    'g_camids')])
+            floor = matmul_floor(size, args.dim, args.threads)
             line = (f'{size:6d} {len(problem["query"]):5d} '
                     f'{len(problem["gallery"]):6d} | ')
             if 'original' in runs:
@@ -308,7 +347,7 @@ def main() -> None:
                 line += (f'{"-":>8} {"-":>9} | {"-":>9} {"-":>8} '
                          f'{mine["mAP"]:8.4f} {"-":>7} '
                          f'{mine["cmc"][0]:7.4f} ')
-            print(line + f'{plain["mAP"]:9.4f}', flush=True)
+            print(line + f'{plain["mAP"]:9.4f} | {floor:14.2f}', flush=True)
             if args.device != 'cpu':
                 print(f'{"":>6} ours on {args.device}: peak device memory '
                       f'{ours["gpu_peak"] / 1e9:.2f} GB, metrics-only '
@@ -354,11 +393,39 @@ def float32_line(args, size: int, problem: dict, ours: np.ndarray,
           f'{map_diff:.1e}, |CMC diff| <= {cmc_diff:.1e}')
 
 
-def _plain_dist(problem: dict) -> np.ndarray:
-    """Squared distances without re-ranking, for reference metrics."""
-    query = torch.from_numpy(problem['query']).double()
-    gallery = torch.from_numpy(problem['gallery']).double()
-    return torch.cdist(query, gallery).pow(2).float().numpy()
+def make_problem(args, size: int) -> Dict[str, np.ndarray]:
+    """The benchmark's problem: clustered features, L2-normalised unless
+    ``--no-l2-normalize``."""
+    problem = market_like_problem(size, args.dim, seed=args.seed)
+    if not args.no_l2_normalize:
+        for key in ('query', 'gallery'):
+            feats = problem[key]
+            problem[key] = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+    return problem
+
+
+def matmul_floor(size: int, dim: int, threads: int, block: int = 4096,
+                 max_blocks: int = 16) -> float:
+    """Seconds of the float32 products behind all ``N x N`` distances.
+
+    The time the dense approach cannot go below: ``N^2 D`` multiply-adds in
+    ``block x block`` products (no ``N x N`` array). Above ``max_blocks``
+    blocks, the time of ``max_blocks`` of them is scaled up.
+    """
+    if threads:
+        torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(0)
+    side = min(block, size)
+    left = torch.randn(side, dim, generator=gen)
+    right = torch.randn(side, dim, generator=gen)
+    out = torch.empty(side, side)
+    torch.mm(left, right.t(), out=out)  # warm-up
+    total = (size / side)**2
+    runs = int(min(total, max_blocks)) or 1
+    start = time.perf_counter()
+    for _ in range(runs):
+        torch.mm(left, right.t(), out=out)
+    return (time.perf_counter() - start) / runs * total
 
 
 if __name__ == '__main__':

@@ -43,8 +43,8 @@ _METRICS = ('euclidean', 'cosine')
 
 
 def check_features(query_feats: Tensor, gallery_feats: Tensor) -> None:
-    """Raise ValueError unless the features are non-empty ``[Q, D]`` and
-    ``[G, D]``."""
+    """Raise ValueError unless the features are non-empty, finite ``[Q, D]``
+    and ``[G, D]``."""
     if query_feats.dim() != 2 or gallery_feats.dim() != 2 or (
             query_feats.size(1) != gallery_feats.size(1)):
         raise ValueError('query and gallery features must be [Q, D] and '
@@ -53,6 +53,14 @@ def check_features(query_feats: Tensor, gallery_feats: Tensor) -> None:
                          f'{tuple(gallery_feats.shape)}')
     if len(query_feats) == 0 or len(gallery_feats) == 0:
         raise ValueError('query and gallery must not be empty')
+    for name, feats in (('query', query_feats), ('gallery', gallery_feats)):
+        bad = ~torch.isfinite(feats).all(1)
+        if bad.any():
+            rows = bad.nonzero().squeeze(1)
+            raise ValueError(
+                f'{len(rows)} {name} feature row(s) hold NaN or inf, the '
+                f'first being {name} row {int(rows[0])}: a diverged model or '
+                'a broken image; re-ranking would return NaN everywhere')
 
 
 def _check_args(query_feats: Tensor, gallery_feats: Tensor, k1: int, k2: int,
@@ -96,7 +104,7 @@ def k_reciprocal_rerank_fn(query_feats: Tensor,
     _check_args(query_feats, gallery_feats, k1, k2, lambda_value, metric,
                 chunk_size)
     num_q = len(query_feats)
-    enc = encode(query_feats, gallery_feats, k1, k2, metric, chunk_size, None)
+    enc = encode(query_feats, gallery_feats, k1, k2, metric, chunk_size)[0]
 
     def rows_fn(start: int, end: int) -> Tensor:
         if not 0 <= start <= end <= num_q:
@@ -160,11 +168,16 @@ def k_reciprocal_rerank(query_feats: Tensor,
     _check_args(query_feats, gallery_feats, k1, k2, lambda_value, metric,
                 chunk_size)
     num_q = len(query_feats)
-    # The search fills `out` with the query-gallery distances it computes;
-    # they are then turned into the final distances in place.
-    out = query_feats.new_empty((num_q, len(gallery_feats)),
-                                dtype=torch.float32)
-    enc = encode(query_feats, gallery_feats, k1, k2, metric, chunk_size, out)
+    # The query-gallery distances the search computed become the final
+    # distances in place, a chunk of queries at a time.
+    enc, out = encode(
+        query_feats,
+        gallery_feats,
+        k1,
+        k2,
+        metric,
+        chunk_size,
+        keep_query_gallery=True)
     # Few enough queries that the overlap pairs of a chunk stay small.
     step = max(1, min(chunk_size, 256))
     for start in range(0, num_q, step):

@@ -16,8 +16,11 @@ from .rerank_search import (augmented_factors, centred_features,
                             full_float32_matmul, nearest_neighbours,
                             pair_sq_dist)
 
-# Candidates kept beyond the largest neighbourhood by the float32 search, so
-# that float32 errors rarely leave a row without all its true neighbours.
+# Candidates kept by the float32 search beyond the largest neighbourhood.
+# A row whose true neighbours may lie outside its candidates (float32 error
+# larger than the gap to the next candidates) is recomputed whole, at
+# O(N D) each; 8 spare candidates make that rare on real and random features
+# while adding only 8 / (k1 + 1) to the candidate bookkeeping.
 _MARGIN = 8
 
 
@@ -37,13 +40,14 @@ class Encoding(NamedTuple):
 
     ``left`` and ``right``: augmented float32 features, ``[N, D + pad]``,
     ``left[i] @ right[j]`` being the squared distance (see
-    :func:`augmented_factors`); ``norm``: the max distance of each image, float32
-    ``[N]``; ``V``: the query-expanded k-reciprocal encoding;
-    ``gallery_by_col``: its gallery rows by column (row indices int32).
+    :func:`augmented_factors`); ``max_dist``: the largest squared distance
+    from each image to any image, which normalises its row, float32 ``[N]``;
+    ``V``: the query-expanded k-reciprocal encoding; ``gallery_by_col``: its
+    gallery rows by column (row indices int32).
     """
     left: Tensor
     right: Tensor
-    norm: Tensor
+    max_dist: Tensor
     V: SparseRows
     gallery_by_col: SparseRows
 
@@ -173,10 +177,27 @@ def _query_expansion(V: SparseRows, nbr: Tensor, k2: int) -> SparseRows:
     return SparseRows(V.crow_indices(), V.col_indices(), V.values() / k2)
 
 
-def encode(query_feats: Tensor, gallery_feats: Tensor, k1: int, k2: int,
-           metric: str, chunk_size: int,
-           query_out: Optional[Tensor]) -> Encoding:
-    """Neighbour search and the query-expanded k-reciprocal encoding."""
+def encode(query_feats: Tensor,
+           gallery_feats: Tensor,
+           k1: int,
+           k2: int,
+           metric: str,
+           chunk_size: int,
+           keep_query_gallery: bool = False
+           ) -> Tuple[Encoding, Optional[Tensor]]:
+    """Neighbour search and the query-expanded k-reciprocal encoding.
+
+    Args:
+        query_feats, gallery_feats, k1, k2, metric, chunk_size: See
+            :func:`.rerank.k_reciprocal_rerank`.
+        keep_query_gallery (bool): Also return the float32 query-gallery
+            squared distances, ``[Q, G]``, which the search computes anyway.
+            Defaults to False.
+
+    Returns:
+        tuple[Encoding, Tensor | None]: The encoding, and the distances if
+        kept.
+    """
     feats64 = centred_features(query_feats, gallery_feats, metric)
     num = len(feats64)
     num_q = len(query_feats)
@@ -184,20 +205,27 @@ def encode(query_feats: Tensor, gallery_feats: Tensor, k1: int, k2: int,
     sizes = [min(k1 + 1, num), min(int(round(k1 / 2)) + 1, num), k2]
     num_cand = min(max(sizes) + _MARGIN, num)
     left, right = augmented_factors(feats64, torch.float32)
-    nbr, key, norm = nearest_neighbours(feats64, left, right, query_out, sizes,
-                                        num_cand, chunk_size)
+    found = nearest_neighbours(
+        feats64,
+        left,
+        right,
+        sizes,
+        num_cand,
+        chunk_size,
+        num_query=num_q if keep_query_gallery else None)
+    nbr, max_dist = found.idx, found.max_dist
 
     rows, cols = k_reciprocal_expansion(nbr, k1, chunk_size)
     # Normalised distances of the members: most are among the neighbours
     # found, the others are computed.
     nbr_keys, order = (torch.arange(num, device=nbr.device)[:, None] * num +
                        nbr).flatten().sort()
-    pos, found = _member_lookup(nbr_keys, rows * num + cols)
-    dist = key.flatten()[order[pos]]
-    missing = (~found).nonzero().squeeze(1)
-    dist[missing] = pair_sq_dist(feats64, rows[missing],
-                                 cols[missing]).float() / norm[rows[missing]]
-    del nbr_keys, order, pos, found, missing
+    pos, is_nbr = _member_lookup(nbr_keys, rows * num + cols)
+    dist = found.norm_dist.flatten()[order[pos]]
+    missing = (~is_nbr).nonzero().squeeze(1)
+    dist[missing] = pair_sq_dist(
+        feats64, rows[missing], cols[missing]).float() / max_dist[rows[missing]]
+    del nbr_keys, order, pos, is_nbr, missing
     # Gaussian kernel weights, each row summing to one.
     weight = torch.exp(-dist)
     row_sum = weight.new_zeros(num).index_add_(0, rows, weight)
@@ -214,7 +242,7 @@ def encode(query_feats: Tensor, gallery_feats: Tensor, k1: int, k2: int,
     order = cols.argsort(stable=True)
     by_col = _csr(cols[order], (rows[in_gallery][order] - num_q).int(),
                   V.vals[in_gallery][order], num)
-    return Encoding(left, right, norm, V, by_col)
+    return Encoding(left, right, max_dist, V, by_col), found.query_gallery
 
 
 def rerank_rows(enc: Encoding,
@@ -230,8 +258,8 @@ def rerank_rows(enc: Encoding,
             already known; computed otherwise.
     """
     V, by_col = enc.V, enc.gallery_by_col
-    num_g = len(enc.norm) - num_q
-    device = enc.norm.device
+    num_g = len(enc.max_dist) - num_q
+    device = enc.max_dist.device
     # overlap[i, g] = sum_c min(V[i, c], V[g, c]) over the columns c they
     # share: one (i, g, c) triple for each query nonzero (i, c) and each
     # gallery nonzero in column c. int32 indices halve the memory traffic.
@@ -239,6 +267,8 @@ def rerank_rows(enc: Encoding,
     cols, vals = V.cols[lo:hi], V.vals[lo:hi]
     lens = by_col.row_ptr[cols + 1] - by_col.row_ptr[cols]
     num_pairs = int(lens.sum())
+    # Flat positions below 2^31 fit int32, which halves the traffic of the
+    # index arithmetic; beyond (huge chunks), int64.
     small = max(num_pairs, (end - start) * num_g) < 2**31
     dtype = torch.int32 if small else torch.long
     base = torch.repeat_interleave(
@@ -264,4 +294,5 @@ def rerank_rows(enc: Encoding,
         with full_float32_matmul():
             dist = enc.left[start:end] @ enc.right[num_q:].t()
     final.mul_(1 - lambda_value)
-    return final.addcdiv_(dist, enc.norm[start:end, None], value=lambda_value)
+    return final.addcdiv_(
+        dist, enc.max_dist[start:end, None], value=lambda_value)

@@ -8,14 +8,25 @@ whose worst-case error is bounded; the rows that bound does not settle are
 re-ordered with float64 distances. See :func:`nearest_neighbours`.
 """
 import contextlib
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Iterator, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from torch import Tensor
 
-# Entries per group of the two-stage selection of _select.
+# Entries per group of the two-stage selection of :func:`_select`: the
+# candidates per row are k * _GROUP; 16 keeps them few while the group-wise
+# min/max still runs over long contiguous inner rows.
 _GROUP = 16
+# Searches over more images than this log their progress (about a second
+# per block row on 2 CPU cores at 2048-d).
+_PROGRESS_MIN = 50_000
+# Float32 unit roundoff.
+_FLOAT32_U = 2.0**-24
+# Slack on the error bound, covering the float32 rounding of the bound's
+# own arithmetic (a few u relative, far below 10%).
+_BOUND_SLACK = 1.1
 
 
 def centred_features(query_feats: Tensor, gallery_feats: Tensor,
@@ -132,36 +143,49 @@ def _select(dist: Tensor,
             far.gather(1, pos).squeeze(1))
 
 
-def _coarse_search(
-        left: Tensor,
-        right: Tensor,
-        num_cand: int,
-        block: int,
-        out: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
+class CoarseSearch(NamedTuple):
+    """What the float32 search of :func:`_coarse_search` finds.
+
+    ``cand_dist``/``cand_idx``: float32 distances and int64 indices of the
+    closest candidates of every image, ``[N, num_cand]``, unordered;
+    ``far_idx``: the farthest image of every image, ``[N]``;
+    ``query_gallery``: float32 distances of the first ``num_query`` images
+    to the others, ``[num_query, N - num_query]``, or None.
+    """
+    cand_dist: Tensor
+    cand_idx: Tensor
+    far_idx: Tensor
+    query_gallery: Optional[Tensor]
+
+
+def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
+                   num_query: Optional[int]) -> CoarseSearch:
     """Float32 nearest candidates and farthest image of every image.
 
     An off-diagonal block of the symmetric distance matrix serves the rows
-    of both of its image ranges, so half the matrix is computed.
+    of both of its image ranges, so half the matrix is computed. Blocks are
+    visited by block row; a search over more than ``_PROGRESS_MIN`` images
+    logs its progress.
 
     Args:
         left (Tensor): Left factors of :func:`augmented_factors`, ``[N, W]``.
         right (Tensor): Right factors of :func:`augmented_factors`, ``[N, W]``.
         num_cand (int): Candidates kept per image, at most ``N``.
         block (int): Images per block side.
-        out (Tensor, optional): If given, shape ``[Q, N - Q]``, receives the
-            float32 distances between the first Q images and the others.
+        num_query (int, optional): Also keep the distances of the first
+            ``num_query`` images to the others, which the search computes
+            anyway. Defaults to None (not kept).
 
     Returns:
-        tuple[Tensor, Tensor, Tensor]: Distances (float32) and indices
-        (int64) of the ``num_cand`` closest images, ``[N, num_cand]``,
-        unordered; the farthest image of each image, int64, ``[N]``.
+        CoarseSearch: The candidates, farthest images and kept distances.
     """
     num, device = len(left), left.device
-    num_q = num if out is None else len(out)
     cand_val = left.new_full((num, num_cand), float('inf'))
     cand_idx = torch.zeros(num, num_cand, dtype=torch.long, device=device)
     far_val = left.new_full((num, ), -float('inf'))
     far_idx = torch.zeros(num, dtype=torch.long, device=device)
+    query_gallery = None if num_query is None else left.new_empty(
+        (num_query, num - num_query))
 
     def update(rows: slice, dist: Tensor, col_start: int,
                transposed: bool) -> None:
@@ -178,6 +202,7 @@ def _coarse_search(
     # mapped and page-faulted anew by the allocator each time.
     buf = left.new_empty(min(block, num)**2)
     starts = range(0, num, block)
+    progress = _Progress(len(starts)) if num > _PROGRESS_MIN else None
     for i, start_i in enumerate(starts):
         end_i = min(start_i + block, num)
         for start_j in starts[i:]:
@@ -188,14 +213,32 @@ def _coarse_search(
             update(slice(start_i, end_i), dist, start_j, False)
             if start_j != start_i:
                 update(slice(start_j, end_j), dist, start_i, True)
-            if out is not None and start_i < num_q and end_j > num_q:
+            if query_gallery is not None and (start_i < num_query < end_j):
                 # Query rows against gallery columns are all above the
                 # diagonal: i < Q <= j.
-                q_end, g_start = min(end_i, num_q), max(start_j, num_q)
-                out[start_i:q_end,
-                    g_start - num_q:end_j - num_q] = dist[:q_end - start_i,
-                                                          g_start - start_j:]
-    return cand_val, cand_idx, far_idx
+                q_end, g_start = min(end_i, num_query), max(start_j, num_query)
+                query_gallery[start_i:q_end, g_start - num_query:end_j -
+                              num_query] = dist[:q_end - start_i,
+                                                g_start - start_j:]
+        if progress is not None:
+            progress.step(i + 1)
+    return CoarseSearch(cand_val, cand_idx, far_idx, query_gallery)
+
+
+class _Progress:
+    """Logs, at most every tenth, how many block rows of a long neighbour
+    search are done."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.next_tenth = 1
+
+    def step(self, done: int) -> None:
+        if done * 10 >= self.next_tenth * self.total:
+            print_log(
+                f're-ranking: neighbour search {done}/{self.total} block '
+                'rows', logger='current')
+            self.next_tenth = done * 10 // self.total + 1
 
 
 def pair_sq_dist(feats: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
@@ -261,10 +304,29 @@ def _exact_rows(feats64: Tensor, rows: Tensor,
     return torch.cat(norm), torch.cat(key), torch.cat(idx)
 
 
-def nearest_neighbours(feats64: Tensor, left: Tensor, right: Tensor,
-                       query_out: Optional[Tensor], set_sizes: Sequence[int],
+class Neighbours(NamedTuple):
+    """The ordered nearest images of every image (:func:`nearest_neighbours`).
+
+    ``idx``: neighbour indices, int64, ``[N, num_cand]``, nearest first
+    (the image itself first, ties by index); ``norm_dist``: their distances
+    divided by ``max_dist`` of the row, float32; ``max_dist``: the largest
+    squared distance from each image to any image (the original's
+    normaliser), float32, ``[N]``; ``query_gallery``: see
+    :class:`CoarseSearch`.
+    """
+    idx: Tensor
+    norm_dist: Tensor
+    max_dist: Tensor
+    query_gallery: Optional[Tensor]
+
+
+def nearest_neighbours(feats64: Tensor,
+                       left: Tensor,
+                       right: Tensor,
+                       set_sizes: Sequence[int],
                        num_cand: int,
-                       chunk: int) -> Tuple[Tensor, Tensor, Tensor]:
+                       chunk: int,
+                       num_query: Optional[int] = None) -> Neighbours:
     """Nearest images of every image, ordered as the original orders them.
 
     The float32 search gives every candidate distance ``v`` within a bound
@@ -282,27 +344,23 @@ def nearest_neighbours(feats64: Tensor, left: Tensor, right: Tensor,
         feats64 (Tensor): Centred features, float64, ``[N, D]``.
         left (Tensor): Float32 left factors of :func:`augmented_factors`.
         right (Tensor): Float32 right factors of :func:`augmented_factors`.
-        query_out (Tensor, optional): See ``out`` of :func:`_coarse_search`.
         set_sizes (Sequence[int]): Neighbourhood sizes whose members must be
             exact, each at most ``num_cand``.
         num_cand (int): Candidates per image, at most ``N``.
         chunk (int): Block side of the search.
+        num_query (int, optional): See :func:`_coarse_search`.
 
     Returns:
-        tuple[Tensor, Tensor, Tensor]: Neighbour indices (int64) and their
-        normalised distances (float32), ``[N, num_cand]``, nearest first;
-        the normaliser of each image, float32, ``[N]``.
+        Neighbours: ``num_cand`` ordered neighbours of every image.
     """
     num, dim = feats64.shape
     device = feats64.device
     with full_float32_matmul():
-        cand_val, cand_idx, far_idx = _coarse_search(left, right, num_cand,
-                                                     chunk, query_out)
-    cand_val, cand_idx = _sort_by_key(cand_val, cand_idx)
+        found = _coarse_search(left, right, num_cand, chunk, num_query)
+    cand_val, cand_idx = _sort_by_key(found.cand_dist, found.cand_idx)
 
-    # Float32 u = 2^-24; 1.1 is slack for the rounding of the bounds.
-    roundoff = (dim + 8) * 2.0**-24
-    gamma = 1.1 * roundoff / (1 - roundoff)
+    roundoff = (dim + 8) * _FLOAT32_U
+    gamma = _BOUND_SLACK * roundoff / (1 - roundoff)
     length = feats64.norm(dim=1)
     err = (gamma * (length[:, None] + length[cand_idx]).pow(2)).float()
     upper = (cand_val + err).cummax(1).values
@@ -320,18 +378,18 @@ def nearest_neighbours(feats64: Tensor, left: Tensor, right: Tensor,
     # The original divides by the column max of the float32 distances: the
     # exact distance to the farthest image, rounded to float32.
     rows = torch.arange(num, device=device)
-    norm = pair_sq_dist(feats64, rows, far_idx).float()
-    key = cand_val / norm[:, None]
+    max_dist = pair_sq_dist(feats64, rows, found.far_idx).float()
+    norm_dist = cand_val / max_dist[:, None]
     unsettled = (~settled).nonzero().squeeze(1)
     if num_cand < num:
         # Rows that may miss a true neighbour: exact whole rows.
         complete = upper[unsettled, max(set_sizes) - 1] < lower[unsettled, -1]
         incomplete, unsettled = unsettled[~complete], unsettled[complete]
         if len(incomplete):
-            norm[incomplete], key[incomplete], cand_idx[incomplete] = \
-                _exact_rows(feats64, incomplete, num_cand)
+            (max_dist[incomplete], norm_dist[incomplete],
+             cand_idx[incomplete]) = _exact_rows(feats64, incomplete, num_cand)
     if len(unsettled):
         dist = _cand_sq_dist(feats64, unsettled, cand_idx[unsettled]).float()
-        key[unsettled], cand_idx[unsettled] = _sort_by_key(
-            dist / norm[unsettled, None], cand_idx[unsettled])
-    return cand_idx, key, norm
+        norm_dist[unsettled], cand_idx[unsettled] = _sort_by_key(
+            dist / max_dist[unsettled, None], cand_idx[unsettled])
+    return Neighbours(cand_idx, norm_dist, max_dist, found.query_gallery)

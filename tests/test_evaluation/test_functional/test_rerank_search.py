@@ -1,0 +1,95 @@
+"""The neighbour search of re-ranking, against a brute-force float64 sort."""
+import numpy as np
+import pytest
+import torch
+
+from mmreid_tricks.evaluation.functional import rerank_search
+from mmreid_tricks.evaluation.functional.rerank_search import (
+    augmented_factors, centred_features, nearest_neighbours)
+
+
+def search(feats, set_sizes, num_cand, chunk=7, num_query=None):
+    feats = torch.as_tensor(feats)
+    feats64 = centred_features(feats[:0], feats, 'euclidean')
+    left, right = augmented_factors(feats64, torch.float32)
+    return nearest_neighbours(feats64, left, right, set_sizes, num_cand,
+                              chunk, num_query)
+
+
+def brute_force(feats):
+    """Squared distances in float64 rounded to float32, and every row's
+    order by (distance / row max, index), as the original sorts."""
+    feats = np.asarray(feats, np.float64)
+    dist = ((feats[:, None] - feats[None]) ** 2).sum(2).astype(np.float32)
+    max_dist = dist.max(1)
+    order = np.argsort(dist / max_dist[:, None], axis=1, kind='stable')
+    return dist, max_dist, order
+
+
+def test_random_features_match_brute_force():
+    feats = np.random.default_rng(0).normal(size=(90, 12)) + 2
+    dist, max_dist, order = brute_force(feats)
+    found = search(feats.astype(np.float32), [6, 4], num_cand=9)
+    np.testing.assert_array_equal(found.idx[:, :6].numpy(), order[:, :6])
+    np.testing.assert_allclose(found.max_dist.numpy(), max_dist, rtol=1e-6)
+    expected = np.take_along_axis(dist, order[:, :6], 1) / max_dist[:, None]
+    # Settled rows keep their float32 search values (self-distances ~1e-8).
+    np.testing.assert_allclose(found.norm_dist[:, :6].numpy(), expected,
+                               rtol=0, atol=1e-6)
+
+
+def test_ties_are_ordered_by_index():
+    """Integer features: many exactly equal distances, which the float32
+    error bound cannot separate; the fallback orders them by index."""
+    feats = np.random.default_rng(1).integers(0, 3, (80, 3))
+    _, _, order = brute_force(feats)
+    found = search(feats.astype(np.float32), [8, 5, 3], num_cand=12)
+    # Only the sets of the requested sizes are guaranteed, and with ties
+    # the members at a set's boundary too: compare set by set.
+    for size in (8, 5, 3):
+        assert (np.sort(found.idx[:, :size].numpy(), 1) == np.sort(
+            order[:, :size], 1)).all()
+
+
+def test_duplicate_features_come_in_index_order():
+    base = np.random.default_rng(2).normal(size=(20, 8))
+    feats = np.concatenate([base, base[:5]]).astype(np.float32)
+    found = search(feats, [3], num_cand=5)
+    # Images 0 and 20 are the same point: both lists start 0, 20.
+    assert found.idx[0, :2].tolist() == [0, 20]
+    assert found.idx[20, :2].tolist() == [0, 20]
+    assert found.norm_dist[20, 0] == 0
+
+
+def test_more_neighbours_wanted_than_images():
+    feats = np.random.default_rng(3).normal(size=(6, 4)).astype(np.float32)
+    _, _, order = brute_force(feats)
+    found = search(feats, [6], num_cand=6)
+    np.testing.assert_array_equal(found.idx.numpy(), order)
+
+
+def test_query_gallery_distances_are_kept():
+    feats = np.random.default_rng(4).normal(size=(40, 6)).astype(np.float32)
+    dist, _, _ = brute_force(feats)
+    found = search(feats, [4], num_cand=6, num_query=11)
+    np.testing.assert_allclose(found.query_gallery.numpy(), dist[:11, 11:],
+                               rtol=1e-5, atol=1e-5)
+    assert search(feats, [4], num_cand=6).query_gallery is None
+
+
+def test_long_search_logs_progress(monkeypatch, capsys):
+    monkeypatch.setattr(rerank_search, '_PROGRESS_MIN', 10)
+    feats = np.random.default_rng(5).normal(size=(30, 4)).astype(np.float32)
+    search(feats, [3], num_cand=4, chunk=10)
+    out = capsys.readouterr().out
+    assert 'neighbour search 3/3 block rows' in out
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_non_finite_features_are_named(bad):
+    from mmreid_tricks.evaluation.functional import k_reciprocal_rerank
+    query = torch.randn(4, 8)
+    gallery = torch.randn(10, 8)
+    gallery[7, 3] = bad
+    with pytest.raises(ValueError, match='gallery row 7'):
+        k_reciprocal_rerank(query, gallery)
