@@ -22,8 +22,8 @@ class TripletLoss(nn.Module):
     computed in float32 so the loss is safe under fp16/bf16 autocast.
 
     Args:
-        margin (float, optional): The margin; ``None`` selects the soft
-            margin. Defaults to 0.3.
+        margin (float, optional): The margin, at least 0; ``None`` selects
+            the soft margin. Defaults to 0.3.
         normalize_feature (bool): L2-normalise features first (BoT: False).
             Defaults to False.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
@@ -34,6 +34,10 @@ class TripletLoss(nn.Module):
                  normalize_feature: bool = False,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
+        if margin is not None and not margin >= 0:
+            raise ValueError(
+                f'TripletLoss margin must be >= 0 (or None for the soft '
+                f'margin), but got margin={margin!r}')
         self.margin = margin
         self.normalize_feature = normalize_feature
         self.loss_weight = loss_weight
