@@ -9,7 +9,6 @@ import os
 import os.path as osp
 import shutil
 import sys
-
 from setuptools import setup
 
 MIM_FILES = ('tools', 'configs', 'model-index.yml')

@@ -105,7 +105,8 @@ def summarise(results, rows, seeds):
     lines += [
         '', 'Row configs: `configs/ablation/bot-ablation<row>-<trick>_'
         'resnet18_1xb64-20e_synthetic-market1501.py`, each stating all six '
-        'tricks.', '', 'Paper column: Table 1 of Luo et al., "Bag of Tricks and A '
+        'tricks.', '',
+        'Paper column: Table 1 of Luo et al., "Bag of Tricks and A '
         'Strong Baseline for Deep Person Re-identification" (CVPRW 2019), '
         'Market-1501 with an ImageNet-pretrained ResNet-50; it is a '
         'reference, not a comparable number.'

@@ -31,9 +31,7 @@ model = dict(
     neck=dict(with_bn=False),
     head=dict(
         id_loss=dict(
-            type='CrossEntropyLabelSmoothLoss',
-            epsilon=0.1,
-            loss_weight=1.0),
+            type='CrossEntropyLabelSmoothLoss', epsilon=0.1, loss_weight=1.0),
         triplet_loss=dict(type='TripletLoss', margin=0.3, loss_weight=1.0),
         classifier_bias=True,
         test_feature='before',

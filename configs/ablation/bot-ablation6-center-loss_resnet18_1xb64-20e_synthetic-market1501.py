@@ -31,11 +31,9 @@ model = dict(
     neck=dict(with_bn=True),
     head=dict(
         id_loss=dict(
-            type='CrossEntropyLabelSmoothLoss',
-            epsilon=0.1,
-            loss_weight=1.0),
+            type='CrossEntropyLabelSmoothLoss', epsilon=0.1, loss_weight=1.0),
         triplet_loss=dict(type='TripletLoss', margin=0.3, loss_weight=1.0),
         classifier_bias=False,
         test_feature='after',
-        center_loss=dict(
-            type='CenterLoss', loss_weight=0.0005, center_lr=0.5)))
+        center_loss=dict(type='CenterLoss', loss_weight=0.0005,
+                         center_lr=0.5)))

@@ -12,7 +12,6 @@ from mmreid_tricks.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-
 TRICKS = ('warmup', 'erasing', 'label_smoothing', 'last_stride', 'bnneck',
           'center_loss')
 # {algorithm}_{backbone}_{gpus}xb{batch}-{schedule}_{dataset}.py

@@ -40,10 +40,13 @@ def test_every_config_is_listed_once_with_results():
 def test_demo_figures_are_the_readme_run():
     text = open(osp.join(REPO, 'README.md')).read()
     line = re.search(r'Epoch\(val\) \[40\].*', text).group(0)
-    readme = {k: float(v) for k, v in re.findall(r'reid/(\w+): ([\d.]+)', line)}
+    readme = {
+        k: float(v)
+        for k, v in re.findall(r'reid/(\w+): ([\d.]+)', line)
+    }
     metrics = ours(models()['bot_resnet18_1xb64-40e_synthetic-market1501'])
-    names = dict(R1='Rank-1', R5='Rank-5', R10='Rank-10', mAP='mAP',
-                 mINP='mINP')
+    names = dict(
+        R1='Rank-1', R5='Rank-5', R10='Rank-10', mAP='mAP', mINP='mINP')
     assert {names[k]: round(v, 2) for k, v in readme.items()} == metrics
 
 
@@ -58,10 +61,15 @@ def test_ablation_figures_are_the_ablation_page():
         (name, ) = [n for n in listed if n.startswith(f'bot-ablation{index}-')]
         model = listed[name]
         assert ours(model) == {
-            'Rank-1': float(r1), 'mAP': float(mean_ap), 'mINP': float(minp)}
+            'Rank-1': float(r1),
+            'mAP': float(mean_ap),
+            'mINP': float(minp)
+        }
         (paper, ) = [r for r in model.results if r.dataset != OURS]
         assert paper.metrics == {
-            'Rank-1': float(paper_r1), 'mAP': float(paper_map)}
+            'Rank-1': float(paper_r1),
+            'mAP': float(paper_map)
+        }
 
 
 def test_mim_search_lists_the_configs():
@@ -72,7 +80,10 @@ def test_mim_search_lists_the_configs():
     # From the repository root, an editable install is found there.
     out = subprocess.run(
         [sys.executable, '-m', 'mim', 'search', 'mmreid_tricks'],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     for name in models():
         assert f'config id: {name}' in out.stdout

@@ -6,7 +6,6 @@
 _base_ = './bot_resnet50.py'
 num_classes = 48  # training identities of the ablation's synthetic set
 model = dict(
-    backbone=dict(
-        depth=18, base_channels=16, stem_channels=16, init_cfg=None),
+    backbone=dict(depth=18, base_channels=16, stem_channels=16, init_cfg=None),
     neck=dict(in_channels=128),
     head=dict(num_classes=num_classes, in_channels=128))

@@ -168,8 +168,8 @@ class WarmupMultiStepParamScheduler(FactorParamScheduler):
         if s < self.warmup_length:
             if self.warmup_method == 'linear':
                 alpha = s / self.warmup_length
-                factor *= self.warmup_factor + (
-                    self.warmup_end_factor - self.warmup_factor) * alpha
+                factor *= self.warmup_factor + (self.warmup_end_factor -
+                                                self.warmup_factor) * alpha
             else:
                 factor *= self.warmup_factor
         return factor
@@ -177,6 +177,7 @@ class WarmupMultiStepParamScheduler(FactorParamScheduler):
     def _step(self) -> int:
         """``s = last_step + step_offset``."""
         return self.last_step + self.step_offset
+
 
 @PARAM_SCHEDULERS.register_module()
 class WarmupMultiStepLR(LRSchedulerMixin, WarmupMultiStepParamScheduler):

@@ -16,7 +16,8 @@ class TripletLoss(nn.Module):
     another identity (euclidean distance):
 
     - hard margin: ``mean_a max(0, d(a, p) - d(a, n) + margin)``;
-    - soft margin (``margin=None``): ``mean_a log(1 + exp(d(a, p) - d(a, n)))``.
+    - soft margin (``margin=None``):
+      ``mean_a log(1 + exp(d(a, p) - d(a, n)))``.
 
     Anchors without any negative in the batch are left out. Distances are
     computed in float32 so the loss is safe under fp16/bf16 autocast.

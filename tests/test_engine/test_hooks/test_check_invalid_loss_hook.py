@@ -13,16 +13,20 @@ def runner(work_dir='work_dirs/x'):
 def test_finite_loss_passes():
     hook = HOOKS.build(dict(type='CheckInvalidLossHook'))
     hook.after_train_iter(
-        runner(), 0, outputs=dict(loss=torch.tensor(1.0),
-                                  accuracy=torch.tensor(float('nan'))))
+        runner(),
+        0,
+        outputs=dict(
+            loss=torch.tensor(1.0), accuracy=torch.tensor(float('nan'))))
 
 
 @pytest.mark.parametrize('bad', [float('nan'), float('inf')])
 def test_non_finite_loss_names_epoch_iter_and_terms(bad, tmp_path):
     (tmp_path / 'epoch_1.pth').write_bytes(b'')
     hook = HOOKS.build(dict(type='CheckInvalidLossHook'))
-    outputs = dict(loss=torch.tensor(bad), loss_id=torch.tensor(bad),
-                   loss_triplet=torch.tensor(0.5))
+    outputs = dict(
+        loss=torch.tensor(bad),
+        loss_id=torch.tensor(bad),
+        loss_triplet=torch.tensor(0.5))
     with pytest.raises(FloatingPointError) as err:
         hook.after_train_iter(runner(tmp_path), 0, outputs=outputs)
     msg = str(err.value)

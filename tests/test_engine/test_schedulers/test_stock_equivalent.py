@@ -31,8 +31,7 @@ STOCK = [
 
 def _wrapper():
     param = torch.nn.Parameter(torch.zeros(1))
-    return OptimWrapper(
-        torch.optim.Adam([param], lr=BASE, weight_decay=5e-4))
+    return OptimWrapper(torch.optim.Adam([param], lr=BASE, weight_decay=5e-4))
 
 
 def _epoch_lrs(wrapper, schedulers, epochs=120):

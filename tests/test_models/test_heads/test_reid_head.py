@@ -58,8 +58,9 @@ def test_losses_use_the_right_features():
     head.train()
     centers = head.center_loss.centers.clone()
     losses = head.loss((f_t, f_i), samples(labels))
-    assert set(losses) == {'loss_id', 'loss_triplet', 'loss_center',
-                           'accuracy'}
+    assert set(losses) == {
+        'loss_id', 'loss_triplet', 'loss_center', 'accuracy'
+    }
     expected_id = head.id_loss(head.classifier(f_i), labels)
     assert torch.allclose(losses['loss_id'], expected_id)
     expected_tri = head.triplet_loss(f_t, labels)
@@ -70,8 +71,7 @@ def test_losses_use_the_right_features():
 
 def test_optional_losses_and_label_check():
     head = build(triplet_loss=None)
-    losses = head.loss((torch.randn(2, 6), torch.randn(2, 6)),
-                       samples([0, 1]))
+    losses = head.loss((torch.randn(2, 6), torch.randn(2, 6)), samples([0, 1]))
     assert 'loss_triplet' not in losses and 'loss_center' not in losses
     with pytest.raises(ValueError, match='num_classes'):
         head.loss((torch.randn(2, 6), torch.randn(2, 6)), samples([0, 9]))
