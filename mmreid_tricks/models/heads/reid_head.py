@@ -1,3 +1,4 @@
+"""BoT's ReID head: ID classifier, triplet and center losses, embedding."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
