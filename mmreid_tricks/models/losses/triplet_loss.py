@@ -1,3 +1,4 @@
+"""Batch-hard triplet loss (Hermans et al. 2017), hard or soft margin."""
 from typing import Optional
 
 import torch
