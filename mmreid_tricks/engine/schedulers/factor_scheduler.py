@@ -1,7 +1,7 @@
 """Base of the schedulers whose value is the base value times a factor."""
-from typing import List
+from typing import List, Optional, Tuple
 
-from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
+from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 
 
 class FactorParamScheduler(_ParamScheduler):
@@ -21,6 +21,21 @@ class FactorParamScheduler(_ParamScheduler):
     ``s`` is :meth:`_step`, ``last_step`` unless a subclass shifts it.
     Arguments are those of mmengine's ``_ParamScheduler``.
     """
+
+    @staticmethod
+    def _iter_range(begin: int, end: int, by_epoch: bool,
+                    epoch_length: Optional[int]) -> Tuple[int, int]:
+        """``(begin, end)`` of an epoch-based config in iterations, for the
+        subclasses' ``build_iter_from_epoch``."""
+        assert by_epoch, 'Only epoch-based kwargs whose `by_epoch=True` can ' \
+                         'be converted to iter-based.'
+        assert epoch_length is not None and epoch_length > 0, \
+            f'`epoch_length` must be a positive integer, ' \
+            f'but got {epoch_length}.'
+        begin = int(begin * epoch_length)
+        if end != INF:
+            end = int(end * epoch_length)
+        return begin, end
 
     def _factor(self, s: int) -> float:
         """Multiplier of the base value at step ``s``."""

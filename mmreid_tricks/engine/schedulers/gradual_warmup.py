@@ -122,16 +122,9 @@ class GradualWarmupParamScheduler(FactorParamScheduler):
         A given ``total_epoch`` is scaled by ``epoch_length``; without it
         the target is reached at the last iteration of the range.
         """
-        assert by_epoch, 'Only epoch-based kwargs whose `by_epoch=True` can ' \
-                         'be converted to iter-based.'
-        assert epoch_length is not None and epoch_length > 0, \
-            f'`epoch_length` must be a positive integer, ' \
-            f'but got {epoch_length}.'
+        begin, end = cls._iter_range(begin, end, by_epoch, epoch_length)
         if total_epoch is not None:
             total_epoch = total_epoch * epoch_length
-        begin = int(begin * epoch_length)
-        if end != INF:
-            end = int(end * epoch_length)
         return cls(
             *args,
             total_epoch=total_epoch,

@@ -141,17 +141,10 @@ class WarmupMultiStepParamScheduler(FactorParamScheduler):
                               epoch_length: Optional[int] = None,
                               **kwargs) -> 'WarmupMultiStepParamScheduler':
         """Build an iter-based instance from an epoch-based config."""
-        assert by_epoch, 'Only epoch-based kwargs whose `by_epoch=True` can ' \
-                         'be converted to iter-based.'
-        assert epoch_length is not None and epoch_length > 0, \
-            f'`epoch_length` must be a positive integer, ' \
-            f'but got {epoch_length}.'
+        begin, end = cls._iter_range(begin, end, by_epoch, epoch_length)
         milestones = [m * epoch_length for m in milestones]
         warmup_length = warmup_length * epoch_length
         step_offset = step_offset * epoch_length
-        begin = int(begin * epoch_length)
-        if end != INF:
-            end = int(end * epoch_length)
         return cls(
             *args,
             milestones=milestones,
