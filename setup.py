@@ -1,17 +1,17 @@
 """Packaging entry; metadata lives in setup.cfg.
 
-``add_mim_extension`` puts ``tools/`` and ``configs/`` into
-``mmreid_tricks/.mim`` so that ``mim train mmreid_tricks CONFIG`` finds the
-training script and configs of an installed package.
+``add_mim_extension`` puts ``tools/``, ``configs/`` and ``model-index.yml``
+into ``mmreid_tricks/.mim`` so that ``mim train mmreid_tricks CONFIG`` finds
+the training script and configs of an installed package, and
+``mim search mmreid_tricks`` its configs and results.
 """
 import os
 import os.path as osp
 import shutil
 import sys
-
 from setuptools import setup
 
-MIM_FILES = ('tools', 'configs')
+MIM_FILES = ('tools', 'configs', 'model-index.yml')
 
 
 def add_mim_extension() -> None:
@@ -33,6 +33,8 @@ def add_mim_extension() -> None:
             shutil.rmtree(dst)
         if mode == 'symlink':
             os.symlink(osp.relpath(src, mim_dir), dst)
+        elif osp.isfile(src):
+            shutil.copyfile(src, dst)
         else:
             shutil.copytree(src, dst)
 

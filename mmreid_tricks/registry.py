@@ -3,8 +3,9 @@
 Each node is a child of mmpretrain's node of the same kind, in the scope
 ``mmreid_tricks``. Our configs set ``default_scope='mmreid_tricks'`` and still
 reach every module of mmpretrain, mmcv and mmengine through the parents. An
-mmpretrain config reaches ours with ``custom_imports=dict(imports=[
-'mmreid_tricks'])`` and qualified names such as ``type='mmreid_tricks.BNNeck'``.
+mmpretrain config reaches ours with
+``custom_imports=dict(imports=['mmreid_tricks'])`` and qualified names such as
+``type='mmreid_tricks.BNNeck'``.
 
 A lookup that falls through to the parent does not import the parent's
 ``locations``, so every node lists mmpretrain's module too.

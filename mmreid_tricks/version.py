@@ -1,1 +1,2 @@
+"""Version of mmreid_tricks."""
 __version__ = '0.1.0'

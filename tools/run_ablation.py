@@ -13,6 +13,7 @@ import argparse
 import glob
 import json
 import os.path as osp
+import re
 import time
 
 import numpy as np
@@ -48,15 +49,22 @@ class KeepMetrics(Hook):
         self.metrics = dict(metrics or {})
 
 
+# e.g. bot-ablation3-label-smoothing_resnet18_1xb64-20e_synthetic-market1501
+ROW_NAME = re.compile(r'bot-ablation(\d+)-([a-z-]+)_')
+
+
 def find_rows(selected):
     """``[(index, name, config path)]`` of the ablation rows, in order."""
     rows = []
-    for path in sorted(glob.glob(osp.join(CONFIG_DIR, 'bot-ablation_*-*'))):
-        tag = osp.basename(path).split('_')[1]  # e.g. '3-label-smoothing'
-        index, name = tag.split('-', 1)
-        if selected is None or int(index) in selected:
-            rows.append((int(index), name, path))
-    return rows
+    for path in sorted(glob.glob(osp.join(CONFIG_DIR, 'bot-ablation*.py'))):
+        match = ROW_NAME.match(osp.basename(path))
+        if match is None:
+            raise ValueError(f'{path}: not named bot-ablation<row>-<trick>_'
+                             '<backbone>_<gpus>xb<batch>-<schedule>_<data>')
+        index, name = int(match.group(1)), match.group(2)
+        if selected is None or index in selected:
+            rows.append((index, name, path))
+    return sorted(rows)
 
 
 def train_once(config, seed, work_dir, options):
@@ -95,7 +103,10 @@ def summarise(results, rows, seeds):
         lines.append(f'| {index} | {label} | ' + ' | '.join(cells) +
                      f' | {paper} |')
     lines += [
-        '', 'Paper column: Table 1 of Luo et al., "Bag of Tricks and A '
+        '', 'Row configs: `configs/ablation/bot-ablation<row>-<trick>_'
+        'resnet18_1xb64-20e_synthetic-market1501.py`, each stating all six '
+        'tricks.', '',
+        'Paper column: Table 1 of Luo et al., "Bag of Tricks and A '
         'Strong Baseline for Deep Person Re-identification" (CVPRW 2019), '
         'Market-1501 with an ImageNet-pretrained ResNet-50; it is a '
         'reference, not a comparable number.'

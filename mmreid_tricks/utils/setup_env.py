@@ -1,3 +1,4 @@
+"""Register every module of mmreid_tricks and set its default scope."""
 import datetime
 
 from mmengine.registry import DefaultScope

@@ -13,6 +13,10 @@ model = dict(
         depth=50,
         last_stride=1,
         out_indices=(3, ),
+        # torchvision's ResNet (the released code) does not zero the last BN
+        # of each residual block; mmpretrain's default does. Matters only
+        # from scratch: a Pretrained init_cfg skips it.
+        zero_init_residual=False,
         init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
     neck=dict(type='BNNeck', in_channels=2048),
     head=dict(

@@ -1,3 +1,6 @@
+"""Stop training with a clear error when the loss becomes NaN or inf."""
+import glob
+import os.path as osp
 from typing import Optional
 
 import torch
@@ -12,7 +15,8 @@ class CheckInvalidLossHook(Hook):
 
     The error names the epoch, the iteration and every loss term, so the
     broken term can be found; the checkpoints saved so far are kept, and
-    training continues from the last one with ``--resume``.
+    training continues from the last one with ``--resume``. When the work
+    dir holds no checkpoint yet, the error says so instead.
 
     Args:
         interval (int): Check every ``interval`` iterations. Defaults to 1.
@@ -38,8 +42,13 @@ class CheckInvalidLossHook(Hook):
         if values.isfinite().all():
             return
         terms = ', '.join(f'{k}={float(v):.4g}' for k, v in losses.items())
+        if glob.glob(osp.join(runner.work_dir, '*.pth')):
+            restart = (f'resume from the last checkpoint in '
+                       f'{runner.work_dir} with --resume')
+        else:
+            restart = (f'no checkpoint has been saved in {runner.work_dir} '
+                       'yet, so train again from the start')
         raise FloatingPointError(
             f'non-finite loss at epoch {runner.epoch + 1}, iteration '
             f'{runner.iter + 1}: {terms}. Lower the learning rate or check '
-            f'the data; resume from the last checkpoint in {runner.work_dir} '
-            'with --resume')
+            f'the data; {restart}')

@@ -1,3 +1,4 @@
+"""Continue the identity sampler's epoch when resuming mid-epoch."""
 import logging
 from typing import Optional
 

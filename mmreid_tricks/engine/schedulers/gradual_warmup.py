@@ -1,14 +1,14 @@
 """Gradual warmup (Goyal et al. 2017) to a multiple of the base value."""
-from typing import List, Optional
+from typing import Optional
 
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
-from mmengine.optim.scheduler.param_scheduler import (INF, OptimizerType,
-                                                      _ParamScheduler)
+from mmengine.optim.scheduler.param_scheduler import INF, OptimizerType
 
 from mmreid_tricks.registry import PARAM_SCHEDULERS
+from .factor_scheduler import FactorParamScheduler
 
 
-class GradualWarmupParamScheduler(_ParamScheduler):
+class GradualWarmupParamScheduler(FactorParamScheduler):
     """Raises a parameter linearly to ``base_value * multiplier``.
 
     With ``s = last_step`` (steps since ``begin``) and ``T = total_epoch``,
@@ -122,16 +122,9 @@ class GradualWarmupParamScheduler(_ParamScheduler):
         A given ``total_epoch`` is scaled by ``epoch_length``; without it
         the target is reached at the last iteration of the range.
         """
-        assert by_epoch, 'Only epoch-based kwargs whose `by_epoch=True` can ' \
-                         'be converted to iter-based.'
-        assert epoch_length is not None and epoch_length > 0, \
-            f'`epoch_length` must be a positive integer, ' \
-            f'but got {epoch_length}.'
+        begin, end = cls._iter_range(begin, end, by_epoch, epoch_length)
         if total_epoch is not None:
             total_epoch = total_epoch * epoch_length
-        begin = int(begin * epoch_length)
-        if end != INF:
-            end = int(end * epoch_length)
         return cls(
             *args,
             total_epoch=total_epoch,
@@ -141,30 +134,13 @@ class GradualWarmupParamScheduler(_ParamScheduler):
             **kwargs)
 
     def _factor(self, s: int) -> float:
-        """Multiplier of the base value at ``s = last_step``."""
+        """Multiplier of the base value at step ``s``."""
         if s >= self.total_epoch:
             return self.multiplier
         alpha = s / self.total_epoch
         if self.multiplier == 1:
             return alpha
         return 1 + (self.multiplier - 1) * alpha
-
-    def _get_closed_form_value(self) -> List[float]:
-        """Compute the value from the base values alone."""
-        factor = self._factor(self.last_step)
-        return [base * factor for base in self.base_values]
-
-    def _get_value(self) -> List[float]:
-        """Compute value using chainable form of the scheduler."""
-        groups = self.optimizer.param_groups
-        if self.last_step == 0:
-            return [g[self.param_name] * self._factor(0) for g in groups]
-        prev = self._factor(self.last_step - 1)
-        if prev == 0:
-            # A zero value carries no scale to chain from.
-            return self._get_closed_form_value()
-        ratio = self._factor(self.last_step) / prev
-        return [g[self.param_name] * ratio for g in groups]
 
 
 @PARAM_SCHEDULERS.register_module()

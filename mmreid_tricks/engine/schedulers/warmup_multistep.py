@@ -3,15 +3,15 @@ from bisect import bisect_right
 from typing import List, Optional, Sequence
 
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
-from mmengine.optim.scheduler.param_scheduler import (INF, OptimizerType,
-                                                      _ParamScheduler)
+from mmengine.optim.scheduler.param_scheduler import INF, OptimizerType
 
 from mmreid_tricks.registry import PARAM_SCHEDULERS
+from .factor_scheduler import FactorParamScheduler
 
 _WARMUP_METHODS = ('linear', 'constant')
 
 
-class WarmupMultiStepParamScheduler(_ParamScheduler):
+class WarmupMultiStepParamScheduler(FactorParamScheduler):
     """Warms a parameter up, then decays it by ``gamma`` at each milestone.
 
     With ``s = last_step + step_offset`` (``last_step`` counts the steps since
@@ -141,17 +141,10 @@ class WarmupMultiStepParamScheduler(_ParamScheduler):
                               epoch_length: Optional[int] = None,
                               **kwargs) -> 'WarmupMultiStepParamScheduler':
         """Build an iter-based instance from an epoch-based config."""
-        assert by_epoch, 'Only epoch-based kwargs whose `by_epoch=True` can ' \
-                         'be converted to iter-based.'
-        assert epoch_length is not None and epoch_length > 0, \
-            f'`epoch_length` must be a positive integer, ' \
-            f'but got {epoch_length}.'
+        begin, end = cls._iter_range(begin, end, by_epoch, epoch_length)
         milestones = [m * epoch_length for m in milestones]
         warmup_length = warmup_length * epoch_length
         step_offset = step_offset * epoch_length
-        begin = int(begin * epoch_length)
-        if end != INF:
-            end = int(end * epoch_length)
         return cls(
             *args,
             milestones=milestones,
@@ -163,34 +156,20 @@ class WarmupMultiStepParamScheduler(_ParamScheduler):
             **kwargs)
 
     def _factor(self, s: int) -> float:
-        """Multiplier of the base value at ``s = last_step + step_offset``."""
+        """Multiplier of the base value at step ``s``."""
         factor = self.gamma**bisect_right(self.milestones, s)
         if s < self.warmup_length:
             if self.warmup_method == 'linear':
                 alpha = s / self.warmup_length
-                factor *= self.warmup_factor + (
-                    self.warmup_end_factor - self.warmup_factor) * alpha
+                factor *= self.warmup_factor + (self.warmup_end_factor -
+                                                self.warmup_factor) * alpha
             else:
                 factor *= self.warmup_factor
         return factor
 
-    def _get_closed_form_value(self) -> List[float]:
-        """Compute the value from the base values alone."""
-        factor = self._factor(self.last_step + self.step_offset)
-        return [base * factor for base in self.base_values]
-
-    def _get_value(self) -> List[float]:
-        """Compute value using chainable form of the scheduler."""
-        s = self.last_step + self.step_offset
-        groups = self.optimizer.param_groups
-        if self.last_step == 0:
-            return [g[self.param_name] * self._factor(s) for g in groups]
-        prev = self._factor(s - 1)
-        if prev == 0:
-            # A zero value carries no scale to chain from.
-            return self._get_closed_form_value()
-        ratio = self._factor(s) / prev
-        return [g[self.param_name] * ratio for g in groups]
+    def _step(self) -> int:
+        """``s = last_step + step_offset``."""
+        return self.last_step + self.step_offset
 
 
 @PARAM_SCHEDULERS.register_module()

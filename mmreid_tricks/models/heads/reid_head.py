@@ -1,3 +1,4 @@
+"""BoT's ReID head: ID classifier, triplet and center losses, embedding."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -26,6 +27,10 @@ class ReIDHead(BaseModule):
     reads ``f_i`` for the ID loss, the triplet and center losses read ``f_t``.
     In predict mode it returns the embedding chosen by ``test_feature``.
 
+    The classifier is initialised as in the released code: the bias-free
+    (BNNeck) classifier from N(0, 0.001^2), one with a bias (the ablation's
+    rows before BNNeck) with PyTorch's default ``nn.Linear`` init.
+
     Args:
         num_classes (int): Number of training identities.
         in_channels (int): Feature dimension.
@@ -40,8 +45,10 @@ class ReIDHead(BaseModule):
             ``'before'`` (f_t) the BN. Defaults to ``'after'``.
         classifier_bias (bool): Give the classifier a bias (BoT: no).
             Defaults to False.
-        init_cfg (dict, optional): Initialisation config. Defaults to a
-            normal init with std 0.001 on the classifier.
+        init_cfg (dict, optional): Initialisation config. Defaults to
+            None: the released init above, i.e. ``dict(type='Normal',
+            layer='Linear', std=0.001)`` without a classifier bias and
+            PyTorch's default with one.
     """
 
     def __init__(self,
@@ -54,8 +61,9 @@ class ReIDHead(BaseModule):
                  center_loss: Optional[dict] = None,
                  test_feature: str = 'after',
                  classifier_bias: bool = False,
-                 init_cfg: Optional[dict] = dict(
-                     type='Normal', layer='Linear', std=0.001)) -> None:
+                 init_cfg: Optional[dict] = None) -> None:
+        if init_cfg is None and not classifier_bias:
+            init_cfg = dict(type='Normal', layer='Linear', std=0.001)
         super().__init__(init_cfg=init_cfg)
         if test_feature not in ('before', 'after'):
             raise ValueError("test_feature must be 'before' or 'after', "

@@ -1,3 +1,4 @@
+"""Center loss (Wen et al. 2016) with its own center learning rate."""
 import torch
 import torch.nn as nn
 from mmengine.dist import all_reduce

@@ -1,3 +1,4 @@
+"""Cross-entropy with label smoothing (Szegedy et al. 2016), as in BoT."""
 from typing import Optional
 
 import torch

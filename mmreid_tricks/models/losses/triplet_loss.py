@@ -1,3 +1,4 @@
+"""Batch-hard triplet loss (Hermans et al. 2017), hard or soft margin."""
 from typing import Optional
 
 import torch
@@ -16,14 +17,15 @@ class TripletLoss(nn.Module):
     another identity (euclidean distance):
 
     - hard margin: ``mean_a max(0, d(a, p) - d(a, n) + margin)``;
-    - soft margin (``margin=None``): ``mean_a log(1 + exp(d(a, p) - d(a, n)))``.
+    - soft margin (``margin=None``):
+      ``mean_a log(1 + exp(d(a, p) - d(a, n)))``.
 
     Anchors without any negative in the batch are left out. Distances are
     computed in float32 so the loss is safe under fp16/bf16 autocast.
 
     Args:
-        margin (float, optional): The margin; ``None`` selects the soft
-            margin. Defaults to 0.3.
+        margin (float, optional): The margin, at least 0; ``None`` selects
+            the soft margin. Defaults to 0.3.
         normalize_feature (bool): L2-normalise features first (BoT: False).
             Defaults to False.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
@@ -34,6 +36,10 @@ class TripletLoss(nn.Module):
                  normalize_feature: bool = False,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
+        if margin is not None and not margin >= 0:
+            raise ValueError(
+                f'TripletLoss margin must be >= 0 (or None for the soft '
+                f'margin), but got margin={margin!r}')
         self.margin = margin
         self.normalize_feature = normalize_feature
         self.loss_weight = loss_weight

@@ -1,3 +1,4 @@
+"""BNNeck: a BN after pooling that splits metric and ID features."""
 from typing import Optional, Tuple
 
 import torch

@@ -1,3 +1,4 @@
+"""The ReID model: backbone, neck and ReID head, routed by mmengine modes."""
 from typing import List, Optional
 
 import torch

@@ -12,8 +12,10 @@ BASE = 0.1
 
 
 def _optimizer(*lrs):
-    groups = [dict(params=[torch.nn.Parameter(torch.zeros(1))], lr=lr)
-              for lr in lrs or (BASE, )]
+    groups = [
+        dict(params=[torch.nn.Parameter(torch.zeros(1))], lr=lr)
+        for lr in lrs or (BASE, )
+    ]
     return OptimWrapper(torch.optim.SGD(groups, momentum=0.9))
 
 
@@ -21,8 +23,9 @@ def _build(optimizer, *cfgs, epoch_length=None):
     default_args = dict(optimizer=optimizer)
     if epoch_length is not None:
         default_args['epoch_length'] = epoch_length
-    return [PARAM_SCHEDULERS.build(cfg, default_args=default_args)
-            for cfg in cfgs]
+    return [
+        PARAM_SCHEDULERS.build(cfg, default_args=default_args) for cfg in cfgs
+    ]
 
 
 def _run(optimizer, schedulers, steps):
@@ -56,8 +59,11 @@ def test_warmup_alone(multiplier, by_epoch):
     optimizer = _optimizer()
     scheduler, = _build(
         optimizer,
-        dict(type='GradualWarmupLR', multiplier=multiplier, end=6,
-             by_epoch=by_epoch))
+        dict(
+            type='GradualWarmupLR',
+            multiplier=multiplier,
+            end=6,
+            by_epoch=by_epoch))
     assert scheduler.total_epoch == 5 and scheduler.by_epoch == by_epoch
     lrs = _run(optimizer, [scheduler], 9)
     # The target is reached at the last step of the range and then kept.
@@ -83,10 +89,17 @@ def test_hand_over_to_cosine(multiplier, eta, by_epoch):
     optimizer = _optimizer()
     schedulers = _build(
         optimizer,
-        dict(type='GradualWarmupLR', multiplier=multiplier, end=5,
-             by_epoch=by_epoch),
-        dict(type='CosineAnnealingLR', begin=5, end=15, by_epoch=by_epoch,
-             **eta))
+        dict(
+            type='GradualWarmupLR',
+            multiplier=multiplier,
+            end=5,
+            by_epoch=by_epoch),
+        dict(
+            type='CosineAnnealingLR',
+            begin=5,
+            end=15,
+            by_epoch=by_epoch,
+            **eta))
     # The cosine anneals from the target, which it takes as its base.
     target = BASE * multiplier
     assert schedulers[0].base_values == [BASE]
@@ -108,11 +121,14 @@ def test_hand_over_to_multistep(multiplier, by_epoch):
     optimizer = _optimizer()
     schedulers = _build(
         optimizer,
-        dict(type='GradualWarmupLR', multiplier=multiplier, end=5,
-             by_epoch=by_epoch),
+        dict(
+            type='GradualWarmupLR',
+            multiplier=multiplier,
+            end=5,
+            by_epoch=by_epoch),
         # MultiStepLR counts its milestones from its own begin.
-        dict(type='MultiStepLR', begin=5, milestones=[3, 6],
-             by_epoch=by_epoch))
+        dict(
+            type='MultiStepLR', begin=5, milestones=[3, 6], by_epoch=by_epoch))
     lrs = _run(optimizer, schedulers, 14)
     for step, lr in enumerate(lrs):
         if step < 5:
@@ -131,10 +147,17 @@ def test_iteration_warmup_in_epoch_loop(multiplier):
     optimizer = _optimizer()
     schedulers = _build(
         optimizer,
-        dict(type='GradualWarmupLR', multiplier=multiplier, end=2,
-             convert_to_iter_based=True),
-        dict(type='CosineAnnealingLR', begin=2, end=6, eta_min_ratio=0.01,
-             convert_to_iter_based=True),
+        dict(
+            type='GradualWarmupLR',
+            multiplier=multiplier,
+            end=2,
+            convert_to_iter_based=True),
+        dict(
+            type='CosineAnnealingLR',
+            begin=2,
+            end=6,
+            eta_min_ratio=0.01,
+            convert_to_iter_based=True),
         # By epoch, decaying once the cosine's range is over.
         dict(type='MultiStepLR', begin=0, milestones=[6]),
         epoch_length=epoch_length)
@@ -182,8 +205,8 @@ def test_closed_form_matches_chain(multiplier):
 
 def test_resume_from_state_dicts():
     cfgs = (dict(type='GradualWarmupLR', multiplier=2, end=5),
-            dict(type='CosineAnnealingLR', begin=5, end=15,
-                 eta_min_ratio=0.01))
+            dict(
+                type='CosineAnnealingLR', begin=5, end=15, eta_min_ratio=0.01))
     optimizer = _optimizer()
     reference = _run(optimizer, _build(optimizer, *cfgs), 14)
 

@@ -9,8 +9,10 @@ BASE = 3.5e-4
 
 
 def _optimizer(*lrs, adam=False):
-    groups = [dict(params=[torch.nn.Parameter(torch.zeros(1))], lr=lr)
-              for lr in lrs or (BASE, )]
+    groups = [
+        dict(params=[torch.nn.Parameter(torch.zeros(1))], lr=lr)
+        for lr in lrs or (BASE, )
+    ]
     if adam:
         return torch.optim.Adam(groups, weight_decay=5e-4)
     return torch.optim.SGD(groups, momentum=0.9)
@@ -63,9 +65,7 @@ READINGS = dict(
         warmup_length=10,
         step_offset=0), seed_document),
     paper_text=(dict(
-        milestones=[40, 70],
-        warmup_factor=0.1,
-        warmup_length=9,
+        milestones=[40, 70], warmup_factor=0.1, warmup_length=9,
         step_offset=0), paper_text),
     released_code=(dict(
         milestones=[40, 70],
@@ -112,10 +112,13 @@ def test_paper_text_endpoints():
     dict(milestones=[3, 5, 5], gamma=0.5, warmup_length=4),
     dict(milestones=[6], warmup_method='constant', warmup_factor=0.2),
     dict(milestones=[2, 9], warmup_factor=0.0, warmup_length=5),
-    dict(milestones=[8], warmup_factor=0.0, warmup_end_factor=0.3,
-         warmup_length=6, step_offset=3),
-    dict(milestones=[4, 6], step_offset=1, warmup_length=3, begin=3,
-         end=14),
+    dict(
+        milestones=[8],
+        warmup_factor=0.0,
+        warmup_end_factor=0.3,
+        warmup_length=6,
+        step_offset=3),
+    dict(milestones=[4, 6], step_offset=1, warmup_length=3, begin=3, end=14),
     dict(milestones=[], warmup_length=0),
 ])
 def test_closed_form_matches_chain(kwargs):

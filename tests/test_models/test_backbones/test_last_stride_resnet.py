@@ -27,3 +27,41 @@ def test_strides_argument_is_refused():
     with pytest.raises(ValueError, match='strides'):
         MODELS.build(
             dict(type='LastStrideResNet', depth=18, strides=(1, 2, 2, 1)))
+
+
+def _layers(net, x):
+    for name in net.res_layers:
+        x = getattr(net, name)(x)
+    return x
+
+
+@pytest.mark.parametrize('depth', [18, 50])
+def test_without_stem_relu_the_stem_is_conv_bn_maxpool(depth):
+    torch.manual_seed(0)
+    plain = MODELS.build(dict(type='LastStrideResNet', depth=depth))
+    released = MODELS.build(
+        dict(type='LastStrideResNet', depth=depth, stem_relu=False))
+    # Same parameters and keys: the released weights load unchanged.
+    assert released.state_dict().keys() == plain.state_dict().keys()
+    released.load_state_dict(plain.state_dict())
+    plain.eval()
+    released.eval()
+    x = torch.randn(2, 3, 64, 32)
+    with torch.no_grad():
+        stem = plain.norm1(plain.conv1(x))
+        assert (stem < 0).any()  # so the ReLU matters
+        expected_plain = _layers(plain, plain.maxpool(torch.relu(stem)))
+        expected_released = _layers(plain, plain.maxpool(stem))
+        assert torch.equal(plain(x)[-1], expected_plain)
+        assert torch.equal(released(x)[-1], expected_released)
+        assert not torch.allclose(expected_plain, expected_released)
+
+
+def test_stem_relu_false_refuses_deep_stem():
+    with pytest.raises(ValueError, match='deep_stem'):
+        MODELS.build(
+            dict(
+                type='LastStrideResNet',
+                depth=18,
+                deep_stem=True,
+                stem_relu=False))

@@ -57,3 +57,13 @@ def test_half_precision_input_is_computed_in_float32():
     f, labels = points()
     out = MODELS.build(dict(type='TripletLoss'))(f.half(), labels)
     assert out.dtype == torch.float32 and torch.isfinite(out)
+
+
+@pytest.mark.parametrize('margin', [-0.3, float('nan')])
+def test_negative_margin_is_refused(margin):
+    with pytest.raises(ValueError, match=r'margin=(-0\.3|nan)'):
+        MODELS.build(dict(type='TripletLoss', margin=margin))
+
+
+def test_zero_margin_is_accepted():
+    assert MODELS.build(dict(type='TripletLoss', margin=0.0)).margin == 0.0
