@@ -1,0 +1,3 @@
+from .reid_retriever import ReIDRetriever
+
+__all__ = ['ReIDRetriever']
