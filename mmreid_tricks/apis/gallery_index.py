@@ -178,7 +178,7 @@ class GalleryIndex:
                rerank: bool = False,
                rerank_cfg: Optional[dict] = None,
                query_chunk: int = 256,
-               gallery_chunk: int = 65536) -> SearchResult:
+               gallery_chunk: int = 16384) -> SearchResult:
         """Rank the gallery for query embeddings.
 
         Args:
@@ -195,7 +195,7 @@ class GalleryIndex:
                 galleries up to about 10^5. Defaults to False.
             query_chunk (int): Queries ranked at once. Defaults to 256.
             gallery_chunk (int): Gallery items per distance block (no
-                effect with ``rerank``). Defaults to 65536.
+                effect with ``rerank``). Defaults to 16384.
 
         Returns:
             SearchResult: The ``min(k, G)`` nearest items of each query.
@@ -218,7 +218,8 @@ class GalleryIndex:
         if rerank:
             rows = k_reciprocal_rerank_fn(
                 query, gallery, metric=self.metric, **(rerank_cfg or {}))
-            dist, idx = topk_from_blocks(lambda s, e, gs, ge: rows(s, e),
+            # One block: re-ranked rows are computed whole.
+            dist, idx = topk_from_blocks(lambda g_start, g_end: rows,
                                          len(query), len(gallery), k,
                                          query_chunk, len(gallery))
         else:

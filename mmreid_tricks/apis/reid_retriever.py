@@ -1,3 +1,5 @@
+"""mmpretrain's image-to-image retriever around a ReID model, for
+``mmpretrain.apis.ImageRetrievalInferencer``."""
 from typing import Callable, Optional, Union
 
 import torch
@@ -28,6 +30,9 @@ def reid_similarity(metric: str = 'euclidean',
 @MODELS.register_module()
 class ReIDRetriever(ImageToImageRetriever):
     """mmpretrain's image-to-image retriever around a ReID model.
+
+    It lives in ``apis`` (registered in our MODELS) because it only adapts a
+    model to mmpretrain's inferencer and ranks with the metric's distance.
 
     mmpretrain's ``ImageRetrievalInferencer`` needs a retriever (prototype
     preparation and matching). This one embeds with a ReID model's test

@@ -1,3 +1,0 @@
-from .reid_retriever import ReIDRetriever
-
-__all__ = ['ReIDRetriever']
