@@ -181,10 +181,10 @@ class ReIDFeatureExtractor:
             self.model.to(memory_format=torch.channels_last)
             if hasattr(self.model, 'channels_last'):  # ReIDModel: inputs too
                 self.model.channels_last = True
-        self.pipeline_cfg = find_test_pipeline(
-            test_loader['dataset']) if 'dataset' in test_loader else [
-                dict(type='PackInputs')
-            ]
+        dataset_cfg = test_loader.get('dataset')
+        # Without a test set in the config, images are only packed.
+        self.pipeline_cfg = find_test_pipeline(dataset_cfg) if (
+            dataset_cfg) else [dict(type='PackInputs')]
         self._load, self._pipeline = self._build_pipeline(self.pipeline_cfg)
         self._sha256: Optional[str] = None
 
@@ -301,6 +301,9 @@ class ReIDFeatureExtractor:
         if not isinstance(dataset, Dataset):
             with self._scope():
                 dataset = DATASETS.build(dataset)
+        if len(dataset) == 0:
+            raise ValueError(f'the data set {type(dataset).__name__} is '
+                             'empty')
         loader = DataLoader(
             dataset,
             batch_size=self.batch_size,
