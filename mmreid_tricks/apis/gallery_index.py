@@ -101,9 +101,7 @@ class GalleryIndex:
         if metric not in ('euclidean', 'cosine'):
             raise ValueError(f"metric must be 'euclidean' or 'cosine', got "
                              f'{metric!r}')
-        if normalize:
-            features = F.normalize(features.float(), dim=1).to(features.dtype)
-        self.features = features
+        self.features = _normalized(features) if normalize else features
         self.paths = [p or '' for p in paths]
         self.fingerprint = fingerprint
         self.metric = metric
@@ -299,6 +297,16 @@ class GalleryIndex:
         if extractor is not None:
             index.check_model(extractor)
         return index
+
+
+def _normalized(features: Tensor, block: int = 65536) -> Tensor:
+    """L2-normalised rows in the input's dtype, computed in float32 a block
+    at a time (no float32 copy of a float16 gallery)."""
+    out = torch.empty_like(features)
+    for start in range(0, len(features), block):
+        rows = features[start:start + block].float()
+        out[start:start + block] = F.normalize(rows, dim=1)
+    return out
 
 
 def _select(out: ExtractedFeatures, keep: Tensor) -> ExtractedFeatures:
