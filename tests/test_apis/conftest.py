@@ -15,7 +15,7 @@ def _save_initialised(cfg, path, seed):
     return str(path)
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def tiny(tmp_path_factory):
     """The tiny synthetic set, its config and two different checkpoints."""
     root = tmp_path_factory.mktemp('apis')
