@@ -131,3 +131,25 @@ def test_checkpoint_not_fitting_config_is_named(tiny, tmp_path):
     assert 'unexpected keys: extra.weight' in message
     assert ('head.classifier.weight (checkpoint (3, 128), model (48, 128))'
             in message)
+
+
+def test_checkpoint_saved_by_the_runner_loads(tiny, tmp_path):
+    """A full mmengine checkpoint (optimizer, message hub, meta), from one
+    epoch of training, loads and gives the trained model's embeddings."""
+    cfg = tiny['cfg'].copy()
+    cfg.work_dir = str(tmp_path)
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=10)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    path = osp.join(str(tmp_path), 'epoch_1.pth')
+    extractor = ReIDFeatureExtractor(tiny['cfg'], path)
+    image = mmcv.imread(list_images(tiny['data'])[0])
+    data = extractor._pipeline(
+        dict(img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2]))
+    runner.model.eval()
+    with torch.no_grad():
+        expected = runner.model.test_step(
+            dict(inputs=[data['inputs']],
+                 data_samples=[data['data_samples']]))[0].pred_feature
+    torch.testing.assert_close(extractor([image]).features[0], expected)
