@@ -3,7 +3,7 @@
 Importing the package registers every module in the ``mmreid_tricks`` scope
 and lets mmengine resume its own checkpoints under torch >= 2.6.
 """
-from . import datasets, engine, evaluation, models  # noqa: F401
+from . import apis, datasets, engine, evaluation, models  # noqa: F401
 from .utils import register_all_modules, register_checkpoint_loader
 from .version import __version__
 
