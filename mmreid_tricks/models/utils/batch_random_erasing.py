@@ -5,9 +5,9 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
-from mmreid_tricks.datasets.transforms.random_erasing import (
-    BOT_NORMALISED_FILL, check_erasing_args)
 from mmreid_tricks.registry import BATCH_AUGMENTS
+from mmreid_tricks.utils.erasing_args import (BOT_NORMALISED_FILL,
+                                              check_erasing_args)
 
 
 def box_mask(top: torch.Tensor, left: torch.Tensor, height: torch.Tensor,
