@@ -9,7 +9,8 @@ import pytest
 from mmengine.dataset import ConcatDataset
 from PIL import Image
 
-from mmreid_tricks.datasets.market1501 import SPLIT_DIRS, Market1501
+from mmreid_tricks.datasets.folder_dataset import SPLIT_DIRS
+from mmreid_tricks.datasets.market1501 import Market1501
 from mmreid_tricks.datasets.synthetic import (MARKER_FILE, SyntheticMarket1501,
                                               generate_synthetic_market1501)
 from mmreid_tricks.registry import DATASETS
