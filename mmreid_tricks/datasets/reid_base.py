@@ -13,8 +13,9 @@ DISTRACTOR_PID = 0
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 
 
-class ImageLoadError(RuntimeError):
-    """A sample's pipeline failed; the message names the image file."""
+class SamplePipelineError(RuntimeError):
+    """The pipeline failed on one sample; the message names its image file
+    and says whether it is missing or empty."""
 
 
 def describe_image_file(path: str) -> str:
@@ -163,7 +164,10 @@ class BaseReIDDataset(BaseDataset):
 
         An image that is empty, truncated or not an image makes the loading
         transform fail with a message that may not name the file (OpenCV's
-        ``!buf.empty()``); the error is raised again with the path.
+        ``!buf.empty()`` for an empty file); any error of the pipeline is
+        raised again as a :class:`SamplePipelineError` that names the data
+        set, the split, the file and its size, the original error as its
+        cause.
 
         Args:
             idx (int): Index of the sample.
@@ -174,10 +178,10 @@ class BaseReIDDataset(BaseDataset):
         try:
             return super().prepare_data(idx)
         except Exception as err:
-            img_path = self.get_data_info(idx).get('img_path', '')
-            if not img_path or img_path in str(err):
+            img_path = self.get_data_info(idx).get('img_path')
+            if not img_path:
                 raise
-            raise ImageLoadError(
+            raise SamplePipelineError(
                 f'{self.dataset_name} {self.split} image {img_path!r} '
                 f'({describe_image_file(img_path)}, sample {idx}) failed in '
                 f'the pipeline with {type(err).__name__}: {err}') from err

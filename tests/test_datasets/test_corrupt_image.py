@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from mmreid_tricks.datasets.reid_base import ImageLoadError
+from mmreid_tricks.datasets.reid_base import SamplePipelineError
 from mmreid_tricks.registry import DATASETS
 
 NAME = '0002_c1s1_000451_01.jpg'
@@ -35,7 +35,7 @@ def test_empty_image_error_names_the_file(tmp_path):
     bad = train / NAME
     bad.write_bytes(b'')
     dataset = build_train(tmp_path)
-    with pytest.raises(ImageLoadError) as err:
+    with pytest.raises(SamplePipelineError) as err:
         dataset[0]
     msg = str(err.value)
     assert str(bad) in msg
@@ -55,5 +55,6 @@ def test_image_deleted_after_listing_is_named(tmp_path):
             split='train',
             pipeline=[lambda results: 1 / 0]))
     (train / NAME).unlink()
-    with pytest.raises(ImageLoadError, match=f'{NAME}.*missing.*ZeroDivision'):
+    with pytest.raises(
+            SamplePipelineError, match=f'{NAME}.*missing.*ZeroDivision'):
         dataset[0]
