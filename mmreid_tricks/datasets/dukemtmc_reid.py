@@ -20,8 +20,8 @@ class DukeMTMCReID(ReIDFolderDataset):
     distractor identities, seen by one camera only, carry ordinary pids in
     the gallery, so they are kept as ordinary identities, which no query
     matches. The rules of :class:`ReIDFolderDataset` still apply, should a
-    copy use those labels: identity -1 is dropped everywhere, identity 0 is kept
-    in the gallery only. On the release they drop nothing (702 training
+    copy use those labels: identity -1 is dropped everywhere, identity 0 is
+    kept in the gallery only. On the release they drop nothing (702 training
     identities, 16,522 training, 2,228 query and 17,661 gallery images).
 
     The data infos and the metainfo are those of :class:`BaseReIDDataset`.

@@ -52,14 +52,14 @@ def sample_identity(rng: np.random.Generator) -> dict:
         stripe_period=int(rng.integers(4, 8)),
         long_sleeves=bool(rng.random() < 0.6),
         lower=jitter_colour(rng,
-                             LOWER_COLOURS[rng.integers(len(LOWER_COLOURS))],
-                             12),
+                            LOWER_COLOURS[rng.integers(len(LOWER_COLOURS))],
+                            12),
         lower_style=LOWER_STYLES[rng.choice(3, p=[0.7, 0.15, 0.15])],
         shoes=jitter_colour(rng,
-                             LOWER_COLOURS[rng.integers(len(LOWER_COLOURS))],
-                             20),
+                            LOWER_COLOURS[rng.integers(len(LOWER_COLOURS))],
+                            20),
         hair=jitter_colour(rng, HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))],
-                            10),
+                           10),
         long_hair=bool(rng.random() < 0.35),
         skin=jitter_colour(rng, SKIN_TONES[rng.integers(len(SKIN_TONES))], 8),
         hat=(jitter_colour(rng, UPPER_COLOURS[rng.integers(
@@ -68,14 +68,13 @@ def sample_identity(rng: np.random.Generator) -> dict:
         # +1: the bag hangs on the person's right side.
         bag_side=int(rng.choice((-1, 1))),
         bag=jitter_colour(rng,
-                           UPPER_COLOURS[rng.integers(len(UPPER_COLOURS))],
-                           15),
+                          UPPER_COLOURS[rng.integers(len(UPPER_COLOURS))],
+                          15),
         height=float(rng.uniform(0.78, 0.95)),
         width=float(rng.uniform(0.36, 0.56)),
         waist=float(rng.uniform(0.75, 0.95)),
         leg_ratio=float(rng.uniform(0.42, 0.52)),
     )
-
 
 
 def sample_camera(rng: np.random.Generator, index: int, height: int,

@@ -230,31 +230,18 @@ def generate_synthetic_market1501(root: str,
         FileExistsError: If ``root`` is a non-empty folder without the
             marker (a real data set, or an interrupted foreign write).
     """
-    if num_train_ids < 1 or num_test_ids < 1:
-        raise ValueError('num_train_ids and num_test_ids must be positive')
-    if num_cameras < 2:
-        raise ValueError('num_cameras must be at least 2: queries are '
-                         'matched across cameras')
-    if images_per_id < 1 or queries_per_camera < 1:
-        raise ValueError('images_per_id and queries_per_camera must be '
-                         'positive')
-    if num_distractors < 0 or num_junk < 0:
-        raise ValueError('num_distractors and num_junk must be >= 0')
-    if height < 32 or width < 16:
-        raise ValueError('images must be at least 32 x 16 pixels')
-    args = _generator_args(
-        num_train_ids=int(num_train_ids),
-        num_test_ids=int(num_test_ids),
-        num_cameras=int(num_cameras),
-        images_per_id=int(images_per_id),
-        num_distractors=int(num_distractors),
-        num_junk=int(num_junk),
-        height=int(height),
-        width=int(width),
-        seed=int(seed),
-        queries_per_camera=int(queries_per_camera),
-        occlusion_prob=float(occlusion_prob))
-
+    args = _checked_args(
+        num_train_ids=num_train_ids,
+        num_test_ids=num_test_ids,
+        num_cameras=num_cameras,
+        images_per_id=images_per_id,
+        num_distractors=num_distractors,
+        num_junk=num_junk,
+        height=height,
+        width=width,
+        seed=seed,
+        queries_per_camera=queries_per_camera,
+        occlusion_prob=occlusion_prob)
     root = osp.abspath(root)
     exists = osp.isdir(root) and bool(os.listdir(root))
     if exists and not overwrite:
@@ -265,7 +252,42 @@ def generate_synthetic_market1501(root: str,
             _check_existing(root, args)
         if marker['args'] == args:
             return dict(marker['counts'], generated=0)
+    return _write_atomically(root, args, replace=exists)
 
+
+def _checked_args(**kwargs) -> dict:
+    """The generator's arguments, checked and in their stored form."""
+    if kwargs['num_train_ids'] < 1 or kwargs['num_test_ids'] < 1:
+        raise ValueError('num_train_ids and num_test_ids must be positive')
+    if kwargs['num_cameras'] < 2:
+        raise ValueError('num_cameras must be at least 2: queries are '
+                         'matched across cameras')
+    if kwargs['images_per_id'] < 1 or kwargs['queries_per_camera'] < 1:
+        raise ValueError('images_per_id and queries_per_camera must be '
+                         'positive')
+    if kwargs['num_distractors'] < 0 or kwargs['num_junk'] < 0:
+        raise ValueError('num_distractors and num_junk must be >= 0')
+    if kwargs['height'] < 32 or kwargs['width'] < 16:
+        raise ValueError('images must be at least 32 x 16 pixels')
+    args = {k: int(v) for k, v in kwargs.items() if k != 'occlusion_prob'}
+    args['occlusion_prob'] = float(kwargs['occlusion_prob'])
+    return _generator_args(**args)
+
+
+def _write_atomically(root: str, args: dict, replace: bool) -> dict:
+    """Render into a temporary sibling of ``root``, then rename it to
+    ``root`` in one step; a concurrent winner's data set is used instead.
+
+    Args:
+        root (str): The data set folder, absolute.
+        args (dict): The stored arguments.
+        replace (bool): Whether ``root`` holds an older synthetic data set
+            to replace.
+
+    Returns:
+        dict: The counts, with ``generated`` 1, or 0 when another process
+        wrote the data set first.
+    """
     parent, name = osp.split(root)
     os.makedirs(parent, exist_ok=True)
     tmp = osp.join(parent, f'.{name}.tmp-{os.getpid()}-{uuid.uuid4().hex}')
@@ -273,7 +295,7 @@ def generate_synthetic_market1501(root: str,
         counts = _write_all(tmp, args)
         with open(osp.join(tmp, MARKER_FILE), 'w') as f:
             json.dump(dict(args=args, counts=counts), f, indent=2)
-        if exists:  # overwrite: move the old one aside first
+        if replace:  # move the old one aside first
             old = f'{tmp}.old'
             os.rename(root, old)
             shutil.rmtree(old)

@@ -177,7 +177,8 @@ def draw_torso(draw: ImageDraw.ImageDraw, ident: dict, b: Body) -> None:
     elif style == 'open_jacket' and b.view != 'back':
         s = 0.18 * sw
         x = cx + b.facing * 0.25 * sw
-        rectangle(draw, (x - s, shoulder_y, x + s, hip_y), fill=ident['upper2'])
+        rectangle(
+            draw, (x - s, shoulder_y, x + s, hip_y), fill=ident['upper2'])
 
 
 def draw_arms(draw: ImageDraw.ImageDraw, ident: dict, b: Body) -> None:

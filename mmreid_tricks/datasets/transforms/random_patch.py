@@ -12,7 +12,8 @@ from mmreid_tricks.registry import TRANSFORMS
 
 # torchreid's argument names, which mean the chance of NOT flipping or
 # rotating there (it acts when a uniform draw exceeds them), and ours.
-TORCHREID_ARGS = dict(prob_flip_leftright='flip_prob', prob_rotate='rotate_prob')
+TORCHREID_ARGS = dict(
+    prob_flip_leftright='flip_prob', prob_rotate='rotate_prob')
 
 
 def reject_torchreid_args(kwargs: dict) -> None:
