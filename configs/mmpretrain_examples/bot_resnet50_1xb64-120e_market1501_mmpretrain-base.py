@@ -135,6 +135,7 @@ default_hooks = dict(
         interval=10, max_keep_ckpts=3, save_best='reid/mAP', rule='greater'))
 custom_hooks = [
     dict(type='mmreid_tricks.CheckInvalidLossHook'),
+    dict(type='mmreid_tricks.CheckQueryGalleryHook'),
     dict(type='mmreid_tricks.IdentitySamplerResumeHook'),
 ]
 randomness = dict(seed=0, deterministic=False)
