@@ -73,10 +73,9 @@ class ReIDFolderDataset(BaseReIDDataset):
         last = self.NUM_CAMERAS
         if cam < 1 or (last is not None and cam > last):
             cameras = f'1 to {last}' if last else 'numbered from 1'
-            raise ValueError(
-                f'{self.dataset_name} has cameras {cameras}, but '
-                f'{filename!r} names camera {cam}: expected '
-                f'{self.EXPECTED_NAME}.')
+            raise ValueError(f'{self.dataset_name} has cameras {cameras}, but '
+                             f'{filename!r} names camera {cam}: expected '
+                             f'{self.EXPECTED_NAME}.')
         return pid, cam - 1
 
     def load_records(self) -> List[dict]:

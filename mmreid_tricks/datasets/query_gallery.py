@@ -16,8 +16,7 @@ def leaf_datasets(dataset) -> List[BaseDataset]:
     """
     if hasattr(dataset, 'datasets'):
         return [
-            leaf for child in dataset.datasets
-            for leaf in leaf_datasets(child)
+            leaf for child in dataset.datasets for leaf in leaf_datasets(child)
         ]
     if hasattr(dataset, 'dataset'):
         return leaf_datasets(dataset.dataset)

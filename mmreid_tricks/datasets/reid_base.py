@@ -241,4 +241,3 @@ class BaseReIDDataset(BaseDataset):
             raise FileNotFoundError(
                 f'{self.dataset_name} {what} {path!r} does not exist. '
                 f'{self.DATASET_HELP}')
-

@@ -23,10 +23,11 @@ class Listed(BaseReIDDataset):
 
 
 def evaluation_set(query, gallery, gallery_root='root/x'):
-    return ConcatDataset(
-        [Listed(query, 'query'),
-         Listed(gallery, 'gallery', data_root=gallery_root)],
-        ignore_keys=BaseReIDDataset.SPLIT_META_KEYS)
+    return ConcatDataset([
+        Listed(query, 'query'),
+        Listed(gallery, 'gallery', data_root=gallery_root)
+    ],
+                         ignore_keys=BaseReIDDataset.SPLIT_META_KEYS)
 
 
 def test_one_matchable_query_is_enough():
@@ -49,8 +50,9 @@ def test_disjoint_identities_name_split_and_roots():
 
 
 def test_same_camera_matches_only():
-    with pytest.raises(ValueError, match="1 of its 1 query identities.*own "
-                       'camera'):
+    with pytest.raises(
+            ValueError, match="1 of its 1 query identities.*own "
+            'camera'):
         check_query_gallery(evaluation_set([(1, 0)], [(1, 0), (2, 1)]))
 
 

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from mmreid_tricks.datasets import (CUHK03NP, MSMT17, DukeMTMCReID,
-                                    Market1501, ReIDListDataset,
-                                    SyntheticMarket1501)
+from mmreid_tricks.datasets import (CUHK03NP, MSMT17, DukeMTMCReID, Market1501,
+                                    ReIDListDataset, SyntheticMarket1501)
 from mmreid_tricks.datasets.folder_dataset import ReIDFolderDataset
 from mmreid_tricks.datasets.reid_base import (BaseReIDDataset,
                                               describe_image_file)

@@ -35,9 +35,11 @@ def clean_data(tmp_path_factory):
 
 def config(data_root, work_dir, **options):
     assert osp.isfile(TINY_CONFIG)
-    gen = {f'{loader}.dataset{part}.generate': SMALL
-           for loader in ('val_dataloader', 'test_dataloader')
-           for part in ('.datasets.0', '.datasets.1')}
+    gen = {
+        f'{loader}.dataset{part}.generate': SMALL
+        for loader in ('val_dataloader', 'test_dataloader')
+        for part in ('.datasets.0', '.datasets.1')
+    }
     return tiny_config(
         data_root, work_dir, **{
             'train_dataloader.dataset.generate': SMALL,
@@ -112,8 +114,7 @@ def test_val_set_that_cannot_match_fails_before_training(clean_data, tmp_path):
     assert not [f for f in os.listdir(work) if f.endswith('.pth')]
 
 
-def test_test_set_that_cannot_match_fails_before_testing(
-        clean_data, tmp_path):
+def test_test_set_that_cannot_match_fails_before_testing(clean_data, tmp_path):
     cfg = config(clean_data, str(tmp_path / 'work'))
     cfg.test_dataloader.dataset.datasets[1].update(gallery_of_train_images())
     runner = Runner.from_cfg(cfg)

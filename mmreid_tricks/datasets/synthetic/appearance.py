@@ -45,8 +45,9 @@ def sample_identity(rng: np.random.Generator) -> dict:
     upper = int(rng.integers(len(UPPER_COLOURS)))
     return dict(
         upper=jitter_colour(rng, UPPER_COLOURS[upper], 12),
-        upper2=jitter_colour(
-            rng, UPPER_COLOURS[(upper + rng.integers(1, 16)) % 16], 12),
+        upper2=jitter_colour(rng,
+                             UPPER_COLOURS[(upper + rng.integers(1, 16)) % 16],
+                             12),
         upper_style=UPPER_STYLES[rng.choice(
             len(UPPER_STYLES), p=[0.4, 0.2, 0.1, 0.15, 0.15])],
         stripe_period=int(rng.integers(4, 8)),
@@ -67,8 +68,7 @@ def sample_identity(rng: np.random.Generator) -> dict:
         carried=CARRIED[rng.choice(3, p=[0.4, 0.3, 0.3])],
         # +1: the bag hangs on the person's right side.
         bag_side=int(rng.choice((-1, 1))),
-        bag=jitter_colour(rng,
-                          UPPER_COLOURS[rng.integers(len(UPPER_COLOURS))],
+        bag=jitter_colour(rng, UPPER_COLOURS[rng.integers(len(UPPER_COLOURS))],
                           15),
         height=float(rng.uniform(0.78, 0.95)),
         width=float(rng.uniform(0.36, 0.56)),
@@ -107,4 +107,3 @@ def sample_camera(rng: np.random.Generator, index: int, height: int,
         # Each camera sees people mostly from some sides.
         views=rng.dirichlet(np.full(len(VIEWS), 0.8)),
     )
-

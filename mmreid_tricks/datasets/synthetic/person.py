@@ -106,9 +106,8 @@ def draw_backpack_behind(draw: ImageDraw.ImageDraw, ident: dict,
     bw = 0.3 * ident['width'] * b.img_width
     x = b.cx - b.facing * (b.sw / 2 + bw / 2)
     rectangle(
-        draw,
-        (x - bw / 2, b.shoulder_y + 0.03 * b.hp, x + bw / 2,
-         b.hip_y - 0.05 * b.hp),
+        draw, (x - bw / 2, b.shoulder_y + 0.03 * b.hp, x + bw / 2,
+               b.hip_y - 0.05 * b.hp),
         fill=ident['bag'])
 
 
@@ -188,12 +187,14 @@ def draw_arms(draw: ImageDraw.ImageDraw, ident: dict, b: Body) -> None:
     arm_end_y = b.hip_y + 0.06 * b.hp
     cx, sw = b.cx, b.sw
     if b.side:
-        arms = [(cx, b.shoulder_y + arm_w / 2,
-                 cx + 0.25 * b.leg_len * b.phase, arm_end_y)]
+        arms = [(cx, b.shoulder_y + arm_w / 2, cx + 0.25 * b.leg_len * b.phase,
+                 arm_end_y)]
     else:
-        arms = [(cx + s * (sw / 2 + arm_w / 2 - 1), b.shoulder_y + arm_w / 2,
-                 cx + s * (sw / 2 + arm_w / 2) + 0.02 * sw * b.phase,
-                 arm_end_y) for s in (-1, 1)]
+        arms = [
+            (cx + s * (sw / 2 + arm_w / 2 - 1), b.shoulder_y + arm_w / 2,
+             cx + s * (sw / 2 + arm_w / 2) + 0.02 * sw * b.phase, arm_end_y)
+            for s in (-1, 1)
+        ]
     sleeve = 1.0 if ident['long_sleeves'] else 0.4
     for x0, y0, x1, y1 in arms:
         draw.line((x0, y0, x1, y1), fill=ident['skin'], width=arm_w)

@@ -89,8 +89,8 @@ class ReIDRandomErasing(BaseTransform):
                  mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  channel_order: str = 'bgr') -> None:
-        check_erasing_args(prob, area_ratio_range, aspect_range,
-                           max_attempts, fill, channel_order)
+        check_erasing_args(prob, area_ratio_range, aspect_range, max_attempts,
+                           fill, channel_order)
 
         self.prob = prob
         self.area_ratio_range = tuple(float(v) for v in area_ratio_range)
@@ -110,8 +110,7 @@ class ReIDRandomErasing(BaseTransform):
         if self.fill == 'mean':
             rgb = np.array(self.mean)
         elif self.fill == 'bot':
-            rgb = np.add(self.mean,
-                         np.multiply(BOT_NORMALISED_FILL, self.std))
+            rgb = np.add(self.mean, np.multiply(BOT_NORMALISED_FILL, self.std))
         elif isinstance(self.fill, Number):
             return np.array([float(self.fill)])
         else:

@@ -121,8 +121,8 @@ class RandomPatch(BaseTransform):
                  **kwargs) -> None:
         reject_torchreid_args(kwargs)
         for name, prob in (('prob_happen', prob_happen),
-                           ('flip_prob', flip_prob),
-                           ('rotate_prob', rotate_prob)):
+                           ('flip_prob', flip_prob), ('rotate_prob',
+                                                      rotate_prob)):
             if not 0 <= prob <= 1:
                 raise ValueError(f'{name} must be in [0, 1], got {prob}')
         if not 0 < patch_min_area <= patch_max_area <= 1:
@@ -148,9 +148,8 @@ class RandomPatch(BaseTransform):
         self.patch_pool = deque(maxlen=pool_capacity)
 
     @cache_randomness
-    def _sample_patch_box(
-            self, img_h: int,
-            img_w: int) -> Optional[Tuple[int, int, int, int]]:
+    def _sample_patch_box(self, img_h: int,
+                          img_w: int) -> Optional[Tuple[int, int, int, int]]:
         """Draw (top, left, h, w) of a patch to cut, or None if none fits."""
         area = img_h * img_w
         for _ in range(100):

@@ -130,8 +130,8 @@ class BatchRandomErasing:
                  max_attempts: int = 100,
                  fill: Union[str, float, Sequence[float]] = 'mean',
                  channel_order: str = 'rgb') -> None:
-        check_erasing_args(prob, area_ratio_range, aspect_range,
-                           max_attempts, fill, channel_order)
+        check_erasing_args(prob, area_ratio_range, aspect_range, max_attempts,
+                           fill, channel_order)
 
         self.prob = prob
         self.area_ratio_range = tuple(float(v) for v in area_ratio_range)

@@ -33,8 +33,7 @@ def test_no_paste_before_min_sample_size_then_paste():
     for seed in range(5):
         np.random.seed(seed)
         transform = build(
-            prob_happen=1., min_sample_size=5, flip_prob=0.,
-            rotate_prob=0.)
+            prob_happen=1., min_sample_size=5, flip_prob=0., rotate_prob=0.)
         for value in range(1, 5):
             img = constant_image(value)
             out = transform(dict(img=img))['img']
@@ -65,14 +64,12 @@ def test_prob_happen_zero_never_pastes():
 def test_paste_rate():
     np.random.seed(2)
     transform = build(
-        prob_happen=0.5, min_sample_size=1, flip_prob=0.,
-        rotate_prob=0.)
+        prob_happen=0.5, min_sample_size=1, flip_prob=0., rotate_prob=0.)
     transform.patch_pool.append(np.full((5, 5, 3), 9, dtype=np.uint8))
     # Pool only the marked patch, so every paste shows.
     transform._sample_patch_box = lambda img_h, img_w: None
-    pasted = sum(
-        (transform(dict(img=constant_image(0)))['img'] == 9).any()
-        for _ in range(600))
+    pasted = sum((transform(dict(img=constant_image(0)))['img'] == 9).any()
+                 for _ in range(600))
     assert abs(pasted / 600 - 0.5) < 0.07
 
 
@@ -156,6 +153,6 @@ def test_flip_prob_is_the_flip_rate(flip_prob):
     transform = build(flip_prob=flip_prob, rotate_prob=0.)
     patch = np.zeros((4, 2, 3), dtype=np.uint8)
     patch[:, 1] = 1
-    flips = sum(transform._transform_patch(patch)[0, 0, 0] == 1
-                for _ in range(2000))
+    flips = sum(
+        transform._transform_patch(patch)[0, 0, 0] == 1 for _ in range(2000))
     assert abs(flips / 2000 - flip_prob) < 0.04
