@@ -16,6 +16,8 @@ default_hooks = dict(
 )
 custom_hooks = [
     dict(type='CheckInvalidLossHook'),
+    # Fails before the first epoch if no query of the val set can match.
+    dict(type='CheckQueryGalleryHook'),
     # Resuming from a by-iteration checkpoint continues the epoch's sampler.
     dict(type='IdentitySamplerResumeHook'),
 ]

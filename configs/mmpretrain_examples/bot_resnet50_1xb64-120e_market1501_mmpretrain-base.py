@@ -27,8 +27,7 @@ model = dict(
         last_stride=1,
         init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
     # Trick: BNNeck.
-    neck=dict(
-        _delete_=True, type='mmreid_tricks.BNNeck', in_channels=2048),
+    neck=dict(_delete_=True, type='mmreid_tricks.BNNeck', in_channels=2048),
     # Tricks: label smoothing, batch-hard triplet loss, center loss.
     head=dict(
         _delete_=True,
@@ -113,8 +112,7 @@ test_evaluator = val_evaluator
 # BoT: Adam, lr 3.5e-4, weight decay 5e-4, linear warmup over 10 epochs,
 # x0.1 at epochs 40 and 70, 120 epochs.
 optim_wrapper = dict(
-    optimizer=dict(
-        _delete_=True, type='Adam', lr=3.5e-4, weight_decay=5e-4))
+    optimizer=dict(_delete_=True, type='Adam', lr=3.5e-4, weight_decay=5e-4))
 param_scheduler = dict(
     _delete_=True,
     type='mmreid_tricks.WarmupMultiStepLR',
@@ -135,6 +133,7 @@ default_hooks = dict(
         interval=10, max_keep_ckpts=3, save_best='reid/mAP', rule='greater'))
 custom_hooks = [
     dict(type='mmreid_tricks.CheckInvalidLossHook'),
+    dict(type='mmreid_tricks.CheckQueryGalleryHook'),
     dict(type='mmreid_tricks.IdentitySamplerResumeHook'),
 ]
 randomness = dict(seed=0, deterministic=False)

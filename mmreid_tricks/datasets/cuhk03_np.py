@@ -1,11 +1,9 @@
 """CUHK03 under the new protocol (CUHK03-NP)."""
 import os.path as osp
 import re
-from typing import Optional
 
 from mmreid_tricks.registry import DATASETS
-from .market1501 import SPLIT_DIRS
-from .reid_base import ReIDFolderDataset
+from .folder_dataset import SPLIT_DIRS, ReIDFolderDataset
 
 SUBSETS = ('detected', 'labeled')
 
@@ -22,12 +20,14 @@ class CUHK03NP(ReIDFolderDataset):
     ``0001_c1_1.png``: identity ``PPPP``, camera ``C`` in 1..2 (the two
     views of a camera pair, stored as ``camid = C - 1``) and image ``N``.
 
-    There is no junk or distractor label; the rules of :class:`Market1501`
-    (identity -1 dropped, identity 0 kept in the gallery only) drop nothing
+    There is no junk or distractor label; the rules of
+    :class:`ReIDFolderDataset` (identity -1 dropped, identity 0 kept in the
+    gallery only) drop nothing
     on the release: ``labeled`` has 7,368 training, 1,400 query and 5,328
     gallery images, ``detected`` 7,365, 1,400 and 5,332.
 
-    The data infos and the metainfo are those of :class:`Market1501`; the
+    The data infos and the metainfo are those of :class:`BaseReIDDataset`;
+    the
     metainfo's ``dataset_name`` is ``'CUHK03-NP'`` for both subsets (see
     :attr:`subset`).
 
@@ -41,7 +41,7 @@ class CUHK03NP(ReIDFolderDataset):
         data_prefix (dict, optional): ``dict(img_path=...)``, a folder under
             ``data_root`` (or absolute) that replaces
             ``<subset>/<split folder>``. Defaults to None.
-        **kwargs: Other arguments of :class:`Market1501`, such as
+        **kwargs: Other arguments of :class:`BaseReIDDataset`, such as
             ``pipeline``, ``relabel`` or ``lazy_init``.
     """
 
@@ -61,17 +61,20 @@ class CUHK03NP(ReIDFolderDataset):
                  data_root: str,
                  split: str = 'train',
                  subset: str = 'detected',
-                 data_prefix: Optional[dict] = None,
                  **kwargs) -> None:
         if subset not in SUBSETS:
             raise ValueError(f'subset must be one of {list(SUBSETS)}, but '
                              f'got {subset!r}')
         self.subset = subset
-        # An unknown split is left for Market1501 to report.
-        if data_prefix is None and split in SPLIT_DIRS:
-            data_prefix = dict(img_path=osp.join(subset, SPLIT_DIRS[split]))
-        super().__init__(
-            data_root=data_root,
-            split=split,
-            data_prefix=data_prefix,
-            **kwargs)
+        super().__init__(data_root=data_root, split=split, **kwargs)
+
+    def default_img_dir(self, split: str) -> str:
+        """The split's folder of the chosen subset.
+
+        Args:
+            split (str): ``'train'``, ``'query'`` or ``'gallery'``.
+
+        Returns:
+            str: ``<subset>/<split folder>``.
+        """
+        return osp.join(self.subset, SPLIT_DIRS[split])

@@ -2,7 +2,7 @@
 import re
 
 from mmreid_tricks.registry import DATASETS
-from .reid_base import ReIDFolderDataset
+from .folder_dataset import ReIDFolderDataset
 
 
 @DATASETS.register_module()
@@ -19,18 +19,18 @@ class DukeMTMCReID(ReIDFolderDataset):
     The release has no junk (-1) or distractor (0) labels: its 408
     distractor identities, seen by one camera only, carry ordinary pids in
     the gallery, so they are kept as ordinary identities, which no query
-    matches. The rules of :class:`Market1501` still apply, should a copy
-    use those labels: identity -1 is dropped everywhere, identity 0 is kept
-    in the gallery only. On the release they drop nothing (702 training
+    matches. The rules of :class:`ReIDFolderDataset` still apply, should a
+    copy use those labels: identity -1 is dropped everywhere, identity 0 is
+    kept in the gallery only. On the release they drop nothing (702 training
     identities, 16,522 training, 2,228 query and 17,661 gallery images).
 
-    The data infos and the metainfo are those of :class:`Market1501`.
+    The data infos and the metainfo are those of :class:`BaseReIDDataset`.
 
     Args:
         data_root (str): Folder that holds the three split folders.
         split (str): ``'train'``, ``'query'`` or ``'gallery'``.
             Defaults to ``'train'``.
-        **kwargs: Other arguments of :class:`Market1501`, such as
+        **kwargs: Other arguments of :class:`BaseReIDDataset`, such as
             ``pipeline``, ``relabel``, ``data_prefix`` or ``lazy_init``.
     """
 

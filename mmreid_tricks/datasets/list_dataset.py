@@ -3,9 +3,8 @@ import os.path as osp
 from typing import List, Optional
 
 from mmreid_tricks.registry import DATASETS
-from .market1501 import JUNK_PID
-from .reid_base import (BaseReIDDataset, check_files_exist, parse_int_field,
-                        read_list_lines)
+from .list_files import check_files_exist, parse_int_field, read_list_lines
+from .reid_base import JUNK_PID, BaseReIDDataset
 
 LINE_FORMAT = '<path> <pid> <camid>'
 
@@ -37,7 +36,8 @@ class ReIDListDataset(BaseReIDDataset):
     line; with ``check_files``, missing images raise a FileNotFoundError
     that lists them.
 
-    The data infos and the metainfo are those of :class:`Market1501`; pass
+    The data infos and the metainfo are those of :class:`BaseReIDDataset`;
+    pass
     ``metainfo=dict(dataset_name=...)`` to name the data set.
 
     Args:
@@ -55,7 +55,7 @@ class ReIDListDataset(BaseReIDDataset):
         data_prefix (dict, optional): ``dict(img_path=...)``, the folder
             (under ``data_root``, or absolute) that relative image paths
             start from. Defaults to None, meaning ``data_root``.
-        **kwargs: Other arguments of :class:`Market1501`, such as
+        **kwargs: Other arguments of :class:`BaseReIDDataset`, such as
             ``pipeline``, ``relabel``, ``lazy_init`` or ``metainfo``.
     """
 
@@ -77,7 +77,7 @@ class ReIDListDataset(BaseReIDDataset):
                              f'file of the split: {self.DATASET_HELP}')
         if data_root and not osp.isabs(ann_file):
             ann_file = osp.join(data_root, ann_file)
-        # Set before Market1501's constructor reads the list (it takes no
+        # Set before the base constructor reads the list (it takes no
         # ann_file itself).
         self.list_file = ann_file
         self.camid_start = camid_start
@@ -85,7 +85,7 @@ class ReIDListDataset(BaseReIDDataset):
         super().__init__(
             data_root=data_root,
             split=split,
-            data_prefix=data_prefix or dict(img_path=''),
+            data_prefix=data_prefix,
             **kwargs)
         self.ann_file = ann_file
 

@@ -3,8 +3,8 @@ import os.path as osp
 from typing import List, Optional
 
 from mmreid_tricks.registry import DATASETS
-from .reid_base import (BaseReIDDataset, check_files_exist, parse_int_field,
-                        read_list_lines)
+from .list_files import check_files_exist, parse_int_field, read_list_lines
+from .reid_base import BaseReIDDataset
 
 # Image folders of each version; v2 blurs the faces, names are the same.
 VERSION_DIRS = dict(
@@ -75,7 +75,7 @@ class MSMT17(BaseReIDDataset):
     out part of the same identities); ``combine_trainval`` reads both, as is
     common. Query has 11,659 and gallery 82,161 images of 3,060 identities.
 
-    The data infos and the metainfo are those of :class:`Market1501`.
+    The data infos and the metainfo are those of :class:`BaseReIDDataset`.
 
     Args:
         data_root (str): Folder that holds the image folders and the lists.
@@ -93,7 +93,7 @@ class MSMT17(BaseReIDDataset):
         data_prefix (dict, optional): ``dict(img_path=...)``, a folder under
             ``data_root`` (or absolute) that replaces the version's image
             folder of the split. Defaults to None.
-        **kwargs: Other arguments of :class:`Market1501`, such as
+        **kwargs: Other arguments of :class:`BaseReIDDataset`, such as
             ``pipeline``, ``relabel`` or ``lazy_init``.
     """
 
@@ -128,7 +128,7 @@ class MSMT17(BaseReIDDataset):
         super().__init__(
             data_root=data_root,
             split=split,
-            data_prefix=data_prefix or dict(img_path=''),
+            data_prefix=data_prefix,
             **kwargs)
 
     @property

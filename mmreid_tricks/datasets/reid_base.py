@@ -1,115 +1,133 @@
-"""Shared loading code of the data sets that follow :class:`Market1501`."""
-import os
+"""The base of every ReID data set: one split, relabelled, with metainfo."""
 import os.path as osp
-import re
-from typing import Callable, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Union
 
-from .market1501 import DISTRACTOR_PID, IMG_EXTENSIONS, JUNK_PID, Market1501
+import numpy as np
+from mmengine.dataset import BaseDataset, force_full_init
 
-# How many missing files an error names before it only counts the rest.
-MAX_LISTED_MISSING = 10
-
-
-def read_list_lines(path: str, num_fields: int,
-                    line_format: str) -> Iterator[Tuple[int, List[str]]]:
-    """Yield the data lines of a list file, split at white space.
-
-    Blank lines and lines starting with ``#`` are skipped, so the files may
-    carry comments.
-
-    Args:
-        path (str): The list file.
-        num_fields (int): How many fields every data line must have.
-        line_format (str): The expected line, for error messages, e.g.
-            ``'<path> <pid>'``.
-
-    Yields:
-        tuple[int, list[str]]: The 1-based line number and the fields.
-
-    Raises:
-        ValueError: If a data line has another number of fields; the
-            message names the file and the line.
-    """
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            fields = line.split()
-            if len(fields) != num_fields:
-                raise ValueError(
-                    f'{path}, line {lineno}: expected {num_fields} fields, '
-                    f'{line_format!r} separated by white space, but got '
-                    f'{line!r}.')
-            yield lineno, fields
+# The splits of a ReID data set; query and gallery are evaluated together.
+SPLITS = ('train', 'query', 'gallery')
+# Identity -1 marks junk boxes, identity 0 distractors (Market-1501's rule).
+JUNK_PID = -1
+DISTRACTOR_PID = 0
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 
 
-def parse_int_field(value: str, what: str, path: str, lineno: int,
-                    line_format: str) -> int:
-    """Read an integer field of a list line, naming the line if it fails.
+class SamplePipelineError(RuntimeError):
+    """The pipeline failed on one sample; the message names its image file
+    and says whether it is missing or empty."""
+
+
+def describe_image_file(path: str) -> str:
+    """What an image file's size says about it, for error messages.
 
     Args:
-        value (str): The field.
-        what (str): Its name in messages, e.g. ``'pid'``.
-        path (str): The list file, for messages.
-        lineno (int): The line number, for messages.
-        line_format (str): The expected line, for messages.
+        path (str): The image file.
 
     Returns:
-        int: The value.
-
-    Raises:
-        ValueError: If the field is not an integer.
+        str: ``'missing'``, ``'empty: 0 bytes'`` or ``'N bytes'``.
     """
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(
-            f'{path}, line {lineno}: the {what} {value!r} is '
-            f'not an integer; expected {line_format!r}.') from None
+    if not osp.isfile(path):
+        return 'missing'
+    size = osp.getsize(path)
+    return 'empty: 0 bytes' if size == 0 else f'{size} bytes'
 
 
-def check_files_exist(paths: Sequence[str], source: str) -> None:
-    """Raise one error that lists the images which do not exist.
+class BaseReIDDataset(BaseDataset):
+    """One split of a person ReID data set.
+
+    A subclass says where its images are and implements
+    :meth:`load_records`, which returns the kept images of the split with
+    their identity and camera; this class does the rest, the same for every
+    data set: it checks the split, relabels the identities, builds the data
+    infos and the metainfo, answers the samplers, and names the image when
+    its pipeline fails.
+
+    Each data info holds ``img_path``, ``gt_label`` (the relabelled identity
+    when ``relabel`` is on, the original one otherwise), ``pid`` (original
+    identity), ``camid`` (0-based camera) and ``is_query``.
+
+    The metainfo holds ``dataset_name``, ``split`` and ``num_pids`` (distinct
+    identities in this split; known once the split is read, at once unless
+    ``lazy_init``). ``split`` and ``num_pids`` differ between query and
+    gallery, so the evaluation set is built as ``dict(type='ConcatDataset',
+    datasets=[query, gallery], ignore_keys=['split', 'num_pids'])`` (see
+    :attr:`SPLIT_META_KEYS`); the concatenation then reports the query's
+    metainfo.
 
     Args:
-        paths (Sequence[str]): Image paths to check.
-        source (str): Where the paths came from, for the message.
-
-    Raises:
-        FileNotFoundError: If any path is not a file.
-    """
-    missing = [p for p in paths if not osp.isfile(p)]
-    if not missing:
-        return
-    listed = ', '.join(repr(p) for p in missing[:MAX_LISTED_MISSING])
-    more = len(missing) - MAX_LISTED_MISSING
-    tail = f' and {more} more' if more > 0 else ''
-    raise FileNotFoundError(
-        f'{len(missing)} of the {len(paths)} images listed in {source} do '
-        f'not exist: {listed}{tail}.')
-
-
-class BaseReIDDataset(Market1501):
-    """The data contract of :class:`Market1501` for data sets read otherwise.
-
-    A subclass implements :meth:`load_records`, which returns the kept images
-    of its split; this class turns them into data infos exactly as
-    :class:`Market1501` does (``img_path``, ``gt_label``, ``pid``, ``camid``,
-    ``is_query``; metainfo ``dataset_name``, ``split``, ``num_pids``), so
-    samplers, metrics and :attr:`SPLIT_META_KEYS` work unchanged.
-
-    Arguments are those of :class:`Market1501`.
+        data_root (str): Folder of the data set.
+        split (str): ``'train'``, ``'query'`` or ``'gallery'``.
+            Defaults to ``'train'``.
+        pipeline (Sequence[dict | Callable]): Transforms applied to each
+            sample. Defaults to ``()``.
+        test_mode (bool): Passed to :class:`~mmengine.dataset.BaseDataset`.
+            Defaults to False.
+        relabel (bool, optional): Whether ``gt_label`` maps the identities,
+            in sorted order, to ``0 .. num_pids - 1``, as the classifier of a
+            training set needs. None means True for ``train`` and False
+            otherwise. Defaults to None.
+        data_prefix (dict, optional): ``dict(img_path=...)``, a folder under
+            ``data_root`` (or absolute) that replaces the split's default
+            image folder (:meth:`default_img_dir`). Defaults to None.
+        lazy_init (bool): Whether to defer reading the split until first
+            use. Defaults to False.
+        **kwargs: Other arguments of :class:`~mmengine.dataset.BaseDataset`,
+            such as ``indices`` or ``serialize_data``.
     """
 
     METAINFO = dict(dataset_name='ReID')
+    # Metainfo keys that differ between splits: ConcatDataset's ignore_keys.
+    SPLIT_META_KEYS = ['split', 'num_pids']
     # Appended to layout errors: what to put where, and where to get it.
     DATASET_HELP = ''
+
+    def __init__(self,
+                 data_root: str,
+                 split: str = 'train',
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 test_mode: bool = False,
+                 relabel: Optional[bool] = None,
+                 data_prefix: Optional[dict] = None,
+                 lazy_init: bool = False,
+                 **kwargs) -> None:
+        if split not in SPLITS:
+            raise ValueError(f'split must be one of {list(SPLITS)}, '
+                             f'but got {split!r}')
+        if 'ann_file' in kwargs:
+            raise TypeError(f'{type(self).__name__} finds its images under '
+                            'data_root and takes no ann_file')
+        self.split = split
+        self.relabel = split == 'train' if relabel is None else relabel
+        if data_prefix is None:
+            data_prefix = dict(img_path=self.default_img_dir(split))
+        super().__init__(
+            ann_file='',
+            data_root=data_root,
+            data_prefix=data_prefix,
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            lazy_init=lazy_init,
+            **kwargs)
+        # Set here, not through `metainfo`, which takes a string for a file
+        # name; set before the split is read, so lazy instances have it.
+        self._metainfo['split'] = split
 
     @property
     def dataset_name(self) -> str:
         """The data set's name, as messages print it."""
         return self._metainfo.get('dataset_name', type(self).__name__)
+
+    def default_img_dir(self, split: str) -> str:
+        """The image folder of ``split``, relative to ``data_root``.
+
+        Args:
+            split (str): One of :data:`SPLITS`.
+
+        Returns:
+            str: The folder; '' (the default) is ``data_root`` itself.
+        """
+        return ''
 
     def load_records(self) -> List[dict]:
         """Read the split.
@@ -140,6 +158,56 @@ class BaseReIDDataset(Market1501):
         ]
         self._metainfo.update(split=self.split, num_pids=len(pids))
         return data_list
+
+    def prepare_data(self, idx: int) -> Any:
+        """Run the pipeline on one sample, naming its image if it fails.
+
+        An image that is empty, truncated or not an image makes the loading
+        transform fail with a message that may not name the file (OpenCV's
+        ``!buf.empty()`` for an empty file); any error of the pipeline is
+        raised again as a :class:`SamplePipelineError` that names the data
+        set, the split, the file and its size, the original error as its
+        cause.
+
+        Args:
+            idx (int): Index of the sample.
+
+        Returns:
+            Any: What the pipeline returns.
+        """
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:
+            img_path = self.get_data_info(idx).get('img_path')
+            if not img_path:
+                raise
+            raise SamplePipelineError(
+                f'{self.dataset_name} {self.split} image {img_path!r} '
+                f'({describe_image_file(img_path)}, sample {idx}) failed in '
+                f'the pipeline with {type(err).__name__}: {err}') from err
+
+    @force_full_init
+    def get_gt_labels(self) -> np.ndarray:
+        """All ``gt_label`` values, in data order.
+
+        Returns:
+            np.ndarray: Integer array of shape (N, ).
+        """
+        return np.array(
+            [self.get_data_info(i)['gt_label'] for i in range(len(self))],
+            dtype=np.int64)
+
+    @force_full_init
+    def get_cat_ids(self, idx: int) -> List[int]:
+        """The identity label of one sample, as samplers expect.
+
+        Args:
+            idx (int): Index of the sample.
+
+        Returns:
+            list[int]: ``[gt_label]``.
+        """
+        return [int(self.get_data_info(idx)['gt_label'])]
 
     def _check_root(self) -> None:
         """Raise a FileNotFoundError if ``data_root`` is set but missing."""
@@ -173,79 +241,3 @@ class BaseReIDDataset(Market1501):
             raise FileNotFoundError(
                 f'{self.dataset_name} {what} {path!r} does not exist. '
                 f'{self.DATASET_HELP}')
-
-
-class ReIDFolderDataset(BaseReIDDataset):
-    """A split read from one folder whose file names give pid and camera.
-
-    The junk and distractor rules of :class:`Market1501` apply: identity -1
-    is dropped everywhere, identity 0 is kept in the gallery only. A
-    subclass sets :attr:`NAME_PATTERN` (groups: identity, 1-based camera),
-    :attr:`EXPECTED_NAME` and :attr:`NUM_CAMERAS`.
-
-    Arguments are those of :class:`Market1501`.
-    """
-
-    NAME_PATTERN = re.compile(r'^(-1|\d+)_c(\d+)')
-    EXPECTED_NAME = ''
-    # Cameras are numbered 1 .. NUM_CAMERAS in the names.
-    NUM_CAMERAS = 0
-
-    def parse_name(self, filename: str) -> Tuple[int, int]:
-        """Read the identity and the camera of an image name.
-
-        Args:
-            filename (str): The base name of the image.
-
-        Returns:
-            tuple[int, int]: The identity and the 0-based camera.
-
-        Raises:
-            ValueError: If the name does not match or names a camera out of
-                ``1 .. NUM_CAMERAS``.
-        """
-        match = self.NAME_PATTERN.match(filename)
-        if match is None:
-            raise ValueError(f'Cannot parse the {self.dataset_name} image '
-                             f'name {filename!r}: expected '
-                             f'{self.EXPECTED_NAME}.')
-        pid, cam = int(match.group(1)), int(match.group(2))
-        if not 1 <= cam <= self.NUM_CAMERAS:
-            raise ValueError(
-                f'{self.dataset_name} has cameras 1 to {self.NUM_CAMERAS}, '
-                f'but {filename!r} names camera {cam}: expected '
-                f'{self.EXPECTED_NAME}.')
-        return pid, cam - 1
-
-    def load_records(self) -> List[dict]:
-        """Read the split folder, sorted by file name.
-
-        Returns:
-            list[dict]: See :meth:`BaseReIDDataset.load_records`.
-        """
-        img_dir = self.data_prefix['img_path']
-        self._check_dir(img_dir, f'{self.split} folder')
-        names = sorted(
-            name for name in os.listdir(img_dir)
-            if name.lower().endswith(IMG_EXTENSIONS)
-            and osp.isfile(osp.join(img_dir, name)))
-        if not names:
-            raise ValueError(
-                f'{self.dataset_name} {self.split} folder {img_dir!r} holds '
-                f'no .jpg or .png image. {self.DATASET_HELP}')
-
-        keep_distractors = self.split == 'gallery'
-        records = []
-        for name in names:
-            pid, camid = self.parse_name(name)
-            if pid == JUNK_PID or (pid == DISTRACTOR_PID
-                                   and not keep_distractors):
-                continue
-            records.append(
-                dict(img_path=osp.join(img_dir, name), pid=pid, camid=camid))
-        if not records:
-            raise ValueError(
-                f'All {len(names)} images in {img_dir!r} are junk (identity '
-                f'-1) or distractors (identity 0); the {self.split} split '
-                'needs images of annotated identities.')
-        return records

@@ -7,24 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 
 from mmreid_tricks.registry import TRANSFORMS
-
-
-def check_cutout_args(size: Union[int, Sequence[int]], prob: float,
-                      channel_order: str) -> Tuple[int, int]:
-    """Validate the arguments shared by the CPU and the batch cutout.
-
-    Returns:
-        tuple[int, int]: The box size ``(h, w)``.
-    """
-    box_h, box_w = (size, size) if isinstance(size, int) else size
-    if box_h < 1 or box_w < 1:
-        raise ValueError(f'size must be positive, got {size}')
-    if not 0 <= prob <= 1:
-        raise ValueError(f'prob must be in [0, 1], got {prob}')
-    if channel_order not in ('bgr', 'rgb'):
-        raise ValueError("channel_order must be 'bgr' or 'rgb', got "
-                         f'{channel_order!r}')
-    return int(box_h), int(box_w)
+from mmreid_tricks.utils.erasing_args import check_cutout_args
 
 
 @TRANSFORMS.register_module()

@@ -8,36 +8,8 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 
 from mmreid_tricks.registry import TRANSFORMS
-
-# The constant that the paper's released code writes into the normalised
-# tensor, one value per RGB channel.
-BOT_NORMALISED_FILL = (0.485, 0.456, 0.406)
-
-
-def check_erasing_args(prob: float, area_ratio_range: Sequence[float],
-                       aspect_range: Sequence[float], max_attempts: int,
-                       fill: Union[str, float, Sequence[float]],
-                       channel_order: str) -> None:
-    """Validate the arguments shared by the CPU and the batch erasing."""
-    if not 0 <= prob <= 1:
-        raise ValueError(f'prob must be in [0, 1], got {prob}')
-    min_area, max_area = area_ratio_range
-    if not 0 < min_area <= max_area <= 1:
-        raise ValueError('area_ratio_range must satisfy 0 < min <= max '
-                         f'<= 1, got {tuple(area_ratio_range)}')
-    min_aspect, max_aspect = aspect_range
-    if not 0 < min_aspect <= max_aspect:
-        raise ValueError('aspect_range must satisfy 0 < min <= max, got '
-                         f'{tuple(aspect_range)}')
-    if max_attempts < 1:
-        raise ValueError(
-            f'max_attempts must be at least 1, got {max_attempts}')
-    if channel_order not in ('bgr', 'rgb'):
-        raise ValueError("channel_order must be 'bgr' or 'rgb', got "
-                         f'{channel_order!r}')
-    if isinstance(fill, str) and fill not in ('mean', 'bot', 'random'):
-        raise ValueError("fill must be 'mean', 'bot', 'random' or a "
-                         f'value, got {fill!r}')
+from mmreid_tricks.utils.erasing_args import (BOT_NORMALISED_FILL,
+                                              check_erasing_args)
 
 
 @TRANSFORMS.register_module()
@@ -117,8 +89,8 @@ class ReIDRandomErasing(BaseTransform):
                  mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  channel_order: str = 'bgr') -> None:
-        check_erasing_args(prob, area_ratio_range, aspect_range,
-                           max_attempts, fill, channel_order)
+        check_erasing_args(prob, area_ratio_range, aspect_range, max_attempts,
+                           fill, channel_order)
 
         self.prob = prob
         self.area_ratio_range = tuple(float(v) for v in area_ratio_range)
@@ -138,8 +110,7 @@ class ReIDRandomErasing(BaseTransform):
         if self.fill == 'mean':
             rgb = np.array(self.mean)
         elif self.fill == 'bot':
-            rgb = np.add(self.mean,
-                         np.multiply(BOT_NORMALISED_FILL, self.std))
+            rgb = np.add(self.mean, np.multiply(BOT_NORMALISED_FILL, self.std))
         elif isinstance(self.fill, Number):
             return np.array([float(self.fill)])
         else:

@@ -10,6 +10,36 @@ from mmcv.transforms.utils import cache_randomness
 
 from mmreid_tricks.registry import TRANSFORMS
 
+# torchreid's argument names, which mean the chance of NOT flipping or
+# rotating there (it acts when a uniform draw exceeds them), and ours.
+TORCHREID_ARGS = dict(
+    prob_flip_leftright='flip_prob', prob_rotate='rotate_prob')
+
+
+def reject_torchreid_args(kwargs: dict) -> None:
+    """Raise a TypeError for torchreid's flip and rotate arguments, and for
+    any other unknown argument.
+
+    torchreid's ``RandomPatch`` flips when ``uniform(0, 1) >
+    prob_flip_leftright``, that is with probability ``1 -
+    prob_flip_leftright`` (rotation likewise); read with the usual meaning,
+    a ported value other than 0.5 would silently do the opposite.
+
+    Args:
+        kwargs (dict): The arguments :class:`RandomPatch` did not take.
+    """
+    for name, value in kwargs.items():
+        if name in TORCHREID_ARGS:
+            ours = TORCHREID_ARGS[name]
+            raise TypeError(
+                f'RandomPatch takes {ours}, the probability of the '
+                f'operation, not torchreid\'s {name}={value!r}, which is '
+                'the probability of skipping it (torchreid acts when a '
+                f'uniform draw exceeds it): use {ours}=1 - {name}.')
+    if kwargs:
+        raise TypeError('RandomPatch got unexpected arguments '
+                        f'{sorted(kwargs)}')
+
 
 @TRANSFORMS.register_module()
 class RandomPatch(BaseTransform):
@@ -22,6 +52,12 @@ class RandomPatch(BaseTransform):
     uniform position of the image, imitating occlusion by other people or
     objects. This follows the ``RandomPatch`` of torchreid (Zhou et al., OSNet,
     ICCV 2019).
+
+    ``flip_prob`` and ``rotate_prob`` are the probabilities of flipping and
+    rotating. torchreid's ``prob_flip_leftright`` and ``prob_rotate`` are
+    the probabilities of *not* doing so; they are refused with a message
+    (their defaults, 0.5, agree), so that no ported config silently flips.
+    Convert as ``flip_prob = 1 - prob_flip_leftright``.
 
     The patch is drawn like a random-erasing box: up to 100 times, an area
     fraction uniform in [``patch_min_area``, ``patch_max_area``] and an aspect
@@ -60,13 +96,15 @@ class RandomPatch(BaseTransform):
         patch_max_area (float): Largest patch area fraction. Defaults to 0.5.
         patch_min_ratio (float): Smallest aspect ratio; the largest is its
             inverse. Defaults to 0.1.
-        prob_flip_leftright (float): Probability of flipping the pasted patch
+        flip_prob (float): Probability of flipping the pasted patch
             left-right. Defaults to 0.5.
-        prob_rotate (float): Probability of rotating the pasted patch.
+        rotate_prob (float): Probability of rotating the pasted patch.
             Defaults to 0.5.
         max_rotate_angle (float): Largest rotation in degrees. Defaults to 10.
         rotate_border_value (int): Value of the corners a rotation uncovers.
             Defaults to 0.
+        **kwargs: Refused: torchreid's ``prob_flip_leftright`` and
+            ``prob_rotate`` raise a TypeError that says how to convert them.
     """
 
     def __init__(self,
@@ -76,13 +114,15 @@ class RandomPatch(BaseTransform):
                  patch_min_area: float = 0.01,
                  patch_max_area: float = 0.5,
                  patch_min_ratio: float = 0.1,
-                 prob_flip_leftright: float = 0.5,
-                 prob_rotate: float = 0.5,
+                 flip_prob: float = 0.5,
+                 rotate_prob: float = 0.5,
                  max_rotate_angle: float = 10.,
-                 rotate_border_value: int = 0) -> None:
+                 rotate_border_value: int = 0,
+                 **kwargs) -> None:
+        reject_torchreid_args(kwargs)
         for name, prob in (('prob_happen', prob_happen),
-                           ('prob_flip_leftright', prob_flip_leftright),
-                           ('prob_rotate', prob_rotate)):
+                           ('flip_prob', flip_prob), ('rotate_prob',
+                                                      rotate_prob)):
             if not 0 <= prob <= 1:
                 raise ValueError(f'{name} must be in [0, 1], got {prob}')
         if not 0 < patch_min_area <= patch_max_area <= 1:
@@ -101,16 +141,15 @@ class RandomPatch(BaseTransform):
         self.patch_min_area = patch_min_area
         self.patch_max_area = patch_max_area
         self.patch_min_ratio = patch_min_ratio
-        self.prob_flip_leftright = prob_flip_leftright
-        self.prob_rotate = prob_rotate
+        self.flip_prob = flip_prob
+        self.rotate_prob = rotate_prob
         self.max_rotate_angle = max_rotate_angle
         self.rotate_border_value = rotate_border_value
         self.patch_pool = deque(maxlen=pool_capacity)
 
     @cache_randomness
-    def _sample_patch_box(
-            self, img_h: int,
-            img_w: int) -> Optional[Tuple[int, int, int, int]]:
+    def _sample_patch_box(self, img_h: int,
+                          img_w: int) -> Optional[Tuple[int, int, int, int]]:
         """Draw (top, left, h, w) of a patch to cut, or None if none fits."""
         area = img_h * img_w
         for _ in range(100):
@@ -126,9 +165,9 @@ class RandomPatch(BaseTransform):
         return None
 
     def _transform_patch(self, patch: np.ndarray) -> np.ndarray:
-        if np.random.rand() < self.prob_flip_leftright:
+        if np.random.rand() < self.flip_prob:
             patch = patch[:, ::-1]
-        if np.random.rand() < self.prob_rotate:
+        if np.random.rand() < self.rotate_prob:
             angle = np.random.uniform(-self.max_rotate_angle,
                                       self.max_rotate_angle)
             # cv2 fills only the first channel from a scalar border value.
@@ -180,7 +219,7 @@ class RandomPatch(BaseTransform):
                 f'patch_min_area={self.patch_min_area}, '
                 f'patch_max_area={self.patch_max_area}, '
                 f'patch_min_ratio={self.patch_min_ratio}, '
-                f'prob_flip_leftright={self.prob_flip_leftright}, '
-                f'prob_rotate={self.prob_rotate}, '
+                f'flip_prob={self.flip_prob}, '
+                f'rotate_prob={self.rotate_prob}, '
                 f'max_rotate_angle={self.max_rotate_angle}, '
                 f'rotate_border_value={self.rotate_border_value})')

@@ -1,4 +1,8 @@
 from .check_invalid_loss_hook import CheckInvalidLossHook
+from .check_query_gallery_hook import CheckQueryGalleryHook
 from .sampler_resume_hook import IdentitySamplerResumeHook
 
-__all__ = ['CheckInvalidLossHook', 'IdentitySamplerResumeHook']
+__all__ = [
+    'CheckInvalidLossHook', 'CheckQueryGalleryHook',
+    'IdentitySamplerResumeHook'
+]

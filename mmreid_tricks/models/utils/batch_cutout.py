@@ -3,8 +3,8 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
-from mmreid_tricks.datasets.transforms.cutout import check_cutout_args
 from mmreid_tricks.registry import BATCH_AUGMENTS
+from mmreid_tricks.utils.erasing_args import check_cutout_args
 from .batch_random_erasing import box_mask, constant_fill
 
 

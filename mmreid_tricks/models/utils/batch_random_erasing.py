@@ -5,9 +5,9 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
-from mmreid_tricks.datasets.transforms.random_erasing import (
-    BOT_NORMALISED_FILL, check_erasing_args)
 from mmreid_tricks.registry import BATCH_AUGMENTS
+from mmreid_tricks.utils.erasing_args import (BOT_NORMALISED_FILL,
+                                              check_erasing_args)
 
 
 def box_mask(top: torch.Tensor, left: torch.Tensor, height: torch.Tensor,
@@ -130,8 +130,8 @@ class BatchRandomErasing:
                  max_attempts: int = 100,
                  fill: Union[str, float, Sequence[float]] = 'mean',
                  channel_order: str = 'rgb') -> None:
-        check_erasing_args(prob, area_ratio_range, aspect_range,
-                           max_attempts, fill, channel_order)
+        check_erasing_args(prob, area_ratio_range, aspect_range, max_attempts,
+                           fill, channel_order)
 
         self.prob = prob
         self.area_ratio_range = tuple(float(v) for v in area_ratio_range)

@@ -33,8 +33,7 @@ def test_no_paste_before_min_sample_size_then_paste():
     for seed in range(5):
         np.random.seed(seed)
         transform = build(
-            prob_happen=1., min_sample_size=5, prob_flip_leftright=0.,
-            prob_rotate=0.)
+            prob_happen=1., min_sample_size=5, flip_prob=0., rotate_prob=0.)
         for value in range(1, 5):
             img = constant_image(value)
             out = transform(dict(img=img))['img']
@@ -65,14 +64,12 @@ def test_prob_happen_zero_never_pastes():
 def test_paste_rate():
     np.random.seed(2)
     transform = build(
-        prob_happen=0.5, min_sample_size=1, prob_flip_leftright=0.,
-        prob_rotate=0.)
+        prob_happen=0.5, min_sample_size=1, flip_prob=0., rotate_prob=0.)
     transform.patch_pool.append(np.full((5, 5, 3), 9, dtype=np.uint8))
     # Pool only the marked patch, so every paste shows.
     transform._sample_patch_box = lambda img_h, img_w: None
-    pasted = sum(
-        (transform(dict(img=constant_image(0)))['img'] == 9).any()
-        for _ in range(600))
+    pasted = sum((transform(dict(img=constant_image(0)))['img'] == 9).any()
+                 for _ in range(600))
     assert abs(pasted / 600 - 0.5) < 0.07
 
 
@@ -105,7 +102,7 @@ def test_pool_holds_copies():
 @pytest.mark.parametrize('flip, rotate', [(1., 0.), (0., 1.), (1., 1.)])
 def test_flip_and_rotation_keep_patch_shape(flip, rotate):
     np.random.seed(4)
-    transform = build(prob_flip_leftright=flip, prob_rotate=rotate)
+    transform = build(flip_prob=flip, rotate_prob=rotate)
     # Left half 50, right half 100: a flip swaps them.
     patch = np.full((20, 10, 3), 50, dtype=np.uint8)
     patch[:, 5:] = 100
@@ -135,3 +132,27 @@ def test_patch_larger_than_image_is_skipped():
 def test_invalid_arguments(kwargs):
     with pytest.raises(ValueError):
         build(**kwargs)
+
+
+@pytest.mark.parametrize('name,ours', [('prob_flip_leftright', 'flip_prob'),
+                                       ('prob_rotate', 'rotate_prob')])
+def test_torchreid_names_are_refused_with_the_conversion(name, ours):
+    """torchreid flips when uniform(0, 1) > prob_flip_leftright: its value
+    is the chance of NOT flipping, so a ported 0.2 would mean 0.8 here."""
+    with pytest.raises(TypeError) as err:
+        build(**{name: 0.2})
+    msg = str(err.value)
+    assert f'{ours}=1 - {name}' in msg and name in msg
+    with pytest.raises(TypeError, match='unexpected.*flip'):
+        build(flip=0.2)
+
+
+@pytest.mark.parametrize('flip_prob', [0.2, 0.9])
+def test_flip_prob_is_the_flip_rate(flip_prob):
+    np.random.seed(7)
+    transform = build(flip_prob=flip_prob, rotate_prob=0.)
+    patch = np.zeros((4, 2, 3), dtype=np.uint8)
+    patch[:, 1] = 1
+    flips = sum(
+        transform._transform_patch(patch)[0, 0, 0] == 1 for _ in range(2000))
+    assert abs(flips / 2000 - flip_prob) < 0.04

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import multiprocessing
 import os
@@ -9,7 +10,8 @@ import pytest
 from mmengine.dataset import ConcatDataset
 from PIL import Image
 
-from mmreid_tricks.datasets.market1501 import SPLIT_DIRS, Market1501
+from mmreid_tricks.datasets.folder_dataset import SPLIT_DIRS
+from mmreid_tricks.datasets.market1501 import Market1501
 from mmreid_tricks.datasets.synthetic import (MARKER_FILE, SyntheticMarket1501,
                                               generate_synthetic_market1501)
 from mmreid_tricks.registry import DATASETS
@@ -25,7 +27,8 @@ SMALL = dict(
     height=64,
     width=32)
 TOOL = osp.join(
-    osp.dirname(__file__), '..', '..', 'tools', 'generate_synthetic_data.py')
+    osp.dirname(__file__), '..', '..', '..', 'tools',
+    'generate_synthetic_data.py')
 
 
 def listing(root):
@@ -260,3 +263,19 @@ def test_overwrite_never_deletes_foreign_folder(tmp_path):
     with pytest.raises(FileExistsError, match='no .synthetic_done marker'):
         generate_synthetic_market1501(str(real), overwrite=True, **SMALL)
     assert write.read_bytes() == b'x'
+
+
+def test_pinned_bytes(small):
+    """The files of SMALL, as generated before the generator was split into
+    modules; a change of the rendering must bump GENERATOR_VERSION and this
+    hash together. (JPEG bytes also depend on Pillow's libjpeg; the pixels
+    are pinned apart in test_renderer.py.)"""
+    root, _ = small
+    digest = hashlib.sha256()
+    for folder, names in listing(root).items():
+        for name in names:
+            digest.update(f'{folder}/{name}\n'.encode())
+            with open(osp.join(root, folder, name), 'rb') as f:
+                digest.update(f.read())
+    assert digest.hexdigest() == (
+        '1f64592cdd0a64a3e3adcea13338b764e8e90789796a00ef4c9b115f98c6a0ed')
