@@ -18,6 +18,8 @@ custom_hooks = [
     dict(type='CheckInvalidLossHook'),
     # Resuming from a by-iteration checkpoint continues the epoch's sampler.
     dict(type='IdentitySamplerResumeHook'),
+    # Seeds every step from (seed, iteration): a resume repeats the run.
+    dict(type='IterationSeedHook'),
 ]
 
 env_cfg = dict(

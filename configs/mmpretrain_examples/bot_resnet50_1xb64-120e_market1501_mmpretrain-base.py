@@ -136,5 +136,6 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='mmreid_tricks.CheckInvalidLossHook'),
     dict(type='mmreid_tricks.IdentitySamplerResumeHook'),
+    dict(type='mmreid_tricks.IterationSeedHook'),
 ]
 randomness = dict(seed=0, deterministic=False)

@@ -8,6 +8,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset, force_full_init
 
 from mmreid_tricks.registry import DATASETS
+from mmreid_tricks.utils.random_state import seeded_cpu_random
 
 # Sub-folder of each split in the released archive.
 SPLIT_DIRS = dict(
@@ -217,3 +218,25 @@ class Market1501(BaseDataset):
             list[int]: ``[gt_label]``.
         """
         return [int(self.get_data_info(idx)['gt_label'])]
+
+    def __getitem__(self, idx: int) -> dict:
+        """The idx-th sample after the pipeline, seeded if ``idx`` says so.
+
+        An index with a ``seed`` (a :class:`SeededIndex` from the identity
+        sampler) runs the pipeline, refetches included, with python's,
+        numpy's and torch's CPU generators seeded by it, then restores them:
+        the sample's random augmentation is a function of its place in the
+        epoch, the same whichever worker loads it and after a resume.
+
+        Args:
+            idx (int): Index of the sample, possibly a ``SeededIndex``.
+
+        Returns:
+            dict: The sample, as :class:`~mmengine.dataset.BaseDataset`
+            returns it.
+        """
+        seed = getattr(idx, 'seed', None)
+        if seed is None:
+            return super().__getitem__(idx)
+        with seeded_cpu_random(seed):
+            return super().__getitem__(int(idx))

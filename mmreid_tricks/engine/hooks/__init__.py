@@ -1,4 +1,7 @@
 from .check_invalid_loss_hook import CheckInvalidLossHook
+from .iteration_seed_hook import IterationSeedHook
 from .sampler_resume_hook import IdentitySamplerResumeHook
 
-__all__ = ['CheckInvalidLossHook', 'IdentitySamplerResumeHook']
+__all__ = [
+    'CheckInvalidLossHook', 'IdentitySamplerResumeHook', 'IterationSeedHook'
+]
