@@ -3,8 +3,8 @@ import random
 
 import numpy as np
 import pytest
-from mmengine.dataset import ConcatDataset
 import torch
+from mmengine.dataset import ConcatDataset
 from PIL import Image
 
 from mmreid_tricks.datasets.market1501 import Market1501

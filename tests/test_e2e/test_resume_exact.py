@@ -120,9 +120,16 @@ def run_uninterrupted(tmp_path, data_root, nproc):
 
 @pytest.fixture(scope='module')
 def uninterrupted(tmp_path_factory, data_root):
-    """Final weights of uninterrupted runs, by number of processes."""
-    tmp = tmp_path_factory.mktemp('full')
-    return {n: run_uninterrupted(tmp, data_root, n) for n in (1, 2)}
+    """Final (meta, weights) of an uninterrupted run in ``nproc``
+    processes, each run once, when first asked for."""
+    tmp, done = tmp_path_factory.mktemp('full'), {}
+
+    def get(nproc):
+        if nproc not in done:
+            done[nproc] = run_uninterrupted(tmp, data_root, nproc)
+        return done[nproc]
+
+    return get
 
 
 # (processes, workers, checkpoint by epoch, interval, killed before iter).
@@ -160,7 +167,7 @@ def test_killed_and_resumed_run_ends_as_uninterrupted(
     if not by_epoch:
         assert 'Resumed mid-epoch' in log
 
-    expected_meta, expected = uninterrupted[nproc]
+    expected_meta, expected = uninterrupted(nproc)
     final_meta, final = load(
         work, f'epoch_{EPOCHS}.pth' if by_epoch else
         f'iter_{expected_meta["iter"]}.pth')

@@ -33,10 +33,10 @@ class RandomIdentitySampler(Sampler):
     ``DistSamplerSeedHook``), so it depends only on the pair and
     neighbouring seeds share no epoch (``seed + epoch`` would give seed 1
     the epochs of seed 0, shifted by one). Every process builds the same
-    batches; the
-    number of batches is cut to a multiple of the world size and process
-    ``r`` takes batches ``r, r + W, r + 2W, ...``, so each process sees
-    whole P x K batches and all processes run the same number of iterations.
+    batches; the number of batches is cut to a multiple of the world size
+    and process ``r`` takes batches ``r, r + W, r + 2W, ...``, so each
+    process sees whole P x K batches and all processes run the same number
+    of iterations.
 
     Length: how many batches step 2 produces depends on the random choices,
     so ``len()`` builds the current epoch (and caches it for ``__iter__``)
@@ -45,10 +45,12 @@ class RandomIdentitySampler(Sampler):
     from the length at build time, i.e. epoch 0.
 
     Random augmentation: every index is yielded as a :class:`SeededIndex`
-    whose ``seed`` is drawn, with the epoch, for its position in the epoch.
-    Our data sets seed the transforms of that sample with it, so the
+    whose ``seed`` is drawn, with the epoch and from a stream of its own,
+    for its position in the epoch (before the split across processes). Our
+    data sets seed the transforms of that sample with it, so the
     augmentation does not depend on the dataloader workers, on the samples
-    loaded before, nor on a resume.
+    loaded before, nor on a resume; a sample drawn twice in one epoch is
+    augmented independently each time. Other data sets see plain indices.
 
     Resuming mid-epoch: :meth:`skip_batches` makes the next iteration start
     after the batches of the current epoch that were already trained on, so
@@ -58,8 +60,8 @@ class RandomIdentitySampler(Sampler):
     Note:
         ``batch_size`` must equal the dataloader's ``batch_size``, otherwise
         the dataloader's batches straddle the P x K groups. Use
-        ``batch_size=P * K`` in both places; a hook can compare the two
-        through :attr:`batch_size`.
+        ``batch_size=P * K`` in both places; ``IdentitySamplerResumeHook``
+        refuses a mismatch before training.
 
     Args:
         dataset (Sized): The data set. The identity of each sample is read
@@ -68,9 +70,9 @@ class RandomIdentitySampler(Sampler):
         batch_size (int): Images per batch in each process, ``P * K``.
         num_instances (int): Images per identity in a batch, K.
             Defaults to 4.
-        seed (int, optional): Random seed, the same in every process. If
-            None, a seed is drawn and synchronised across processes.
-            Defaults to None.
+        seed (int, optional): Random seed, a non-negative integer, the same
+            in every process. If None, a seed is drawn and synchronised
+            across processes. Defaults to None.
     """
 
     def __init__(self,
@@ -132,8 +134,8 @@ class RandomIdentitySampler(Sampler):
         # Sorted, so the epoch does not depend on the data set's order.
         return dict(sorted(index_by_identity.items()))
 
-    def _global_batches(self, epoch: int) -> Tuple[List[List[int]],
-                                                    np.ndarray]:
+    def _global_batches(
+            self, epoch: int) -> Tuple[List[List[int]], np.ndarray]:
         """Build the batches of ``epoch``, the same in every process.
 
         Returns:
