@@ -31,8 +31,8 @@ class IdentitySamplerResumeHook(Hook):
     resume is in the middle of an epoch.
 
     Before training, the hook also checks what the counting relies on: a
-    sampler that yields whole batches (it has a ``batch_size``, as
-    :class:`RandomIdentitySampler`) must have the dataloader's batch size,
+    sampler that yields whole batches (it has ``batch_size`` and
+    ``skip_batches``, as :class:`RandomIdentitySampler`) must have the dataloader's batch size,
     otherwise the dataloader's batches straddle the sampler's P x K groups;
     a mismatch raises a ValueError naming both values and their config
     keys. The hook takes no arguments.
@@ -58,7 +58,7 @@ class IdentitySamplerResumeHook(Hook):
         dataloader = runner.train_dataloader
         sampler = self._find_sampler(dataloader)
         expected = getattr(sampler, 'batch_size', None)
-        if expected is None:
+        if expected is None or not hasattr(sampler, 'skip_batches'):
             return
         actual, key = dataloader.batch_size, 'train_dataloader.batch_size'
         if actual is None:  # built with a batch sampler
