@@ -32,10 +32,10 @@ class IdentitySamplerResumeHook(Hook):
 
     Before training, the hook also checks what the counting relies on: a
     sampler that yields whole batches (it has ``batch_size`` and
-    ``skip_batches``, as :class:`RandomIdentitySampler`) must have the dataloader's batch size,
-    otherwise the dataloader's batches straddle the sampler's P x K groups;
-    a mismatch raises a ValueError naming both values and their config
-    keys. The hook takes no arguments.
+    ``skip_batches``, as :class:`RandomIdentitySampler`) must have the
+    dataloader's batch size, otherwise the dataloader's batches straddle
+    the sampler's P x K groups; a mismatch raises a ValueError naming both
+    values and their config keys. The hook takes no arguments.
     """
 
     # After DistSamplerSeedHook (NORMAL), which sets the sampler's epoch.
