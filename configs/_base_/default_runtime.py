@@ -20,6 +20,8 @@ custom_hooks = [
     dict(type='CheckQueryGalleryHook'),
     # Resuming from a by-iteration checkpoint continues the epoch's sampler.
     dict(type='IdentitySamplerResumeHook'),
+    # Seeds every step from (seed, iteration): a resume repeats the run.
+    dict(type='IterationSeedHook'),
 ]
 
 env_cfg = dict(

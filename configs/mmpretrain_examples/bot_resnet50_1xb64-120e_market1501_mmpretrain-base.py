@@ -135,5 +135,6 @@ custom_hooks = [
     dict(type='mmreid_tricks.CheckInvalidLossHook'),
     dict(type='mmreid_tricks.CheckQueryGalleryHook'),
     dict(type='mmreid_tricks.IdentitySamplerResumeHook'),
+    dict(type='mmreid_tricks.IterationSeedHook'),
 ]
 randomness = dict(seed=0, deterministic=False)

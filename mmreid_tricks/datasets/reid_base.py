@@ -5,6 +5,8 @@ from typing import Any, Callable, List, Optional, Sequence, Union
 import numpy as np
 from mmengine.dataset import BaseDataset, force_full_init
 
+from mmreid_tricks.utils.random_state import seeded_cpu_random
+
 # The splits of a ReID data set; query and gallery are evaluated together.
 SPLITS = ('train', 'query', 'gallery')
 # Identity -1 marks junk boxes, identity 0 distractors (Market-1501's rule).
@@ -158,6 +160,28 @@ class BaseReIDDataset(BaseDataset):
         ]
         self._metainfo.update(split=self.split, num_pids=len(pids))
         return data_list
+
+    def __getitem__(self, idx: int) -> dict:
+        """The idx-th sample after the pipeline, seeded if ``idx`` says so.
+
+        An index with a ``seed`` (a :class:`SeededIndex` from the identity
+        sampler) runs the pipeline, refetches included, with python's,
+        numpy's and torch's CPU generators seeded by it, then restores them:
+        the sample's random augmentation is a function of its place in the
+        epoch, the same whichever worker loads it and after a resume.
+
+        Args:
+            idx (int): Index of the sample, possibly a ``SeededIndex``.
+
+        Returns:
+            dict: The sample, as :class:`~mmengine.dataset.BaseDataset`
+            returns it.
+        """
+        seed = getattr(idx, 'seed', None)
+        if seed is None:
+            return super().__getitem__(idx)
+        with seeded_cpu_random(seed):
+            return super().__getitem__(int(idx))
 
     def prepare_data(self, idx: int) -> Any:
         """Run the pipeline on one sample, naming its image if it fails.

@@ -1,12 +1,16 @@
 import os.path as osp
+import random
 
 import numpy as np
 import pytest
+import torch
 from mmengine.dataset import ConcatDataset
 from PIL import Image
 
 from mmreid_tricks.datasets.market1501 import Market1501
+from mmreid_tricks.datasets.samplers import SeededIndex
 from mmreid_tricks.registry import DATASETS
+from mmreid_tricks.utils.random_state import seeded_cpu_random
 
 # Hand-chosen names: pid, camera (1-based), junk -1 and distractors 0000.
 TREE = {
@@ -193,3 +197,35 @@ def test_empty_split(tmp_path):
 def test_bad_split(root):
     with pytest.raises(ValueError, match='split'):
         build(root, 'test')
+
+
+def draw(results):
+    """A pipeline step that records one draw of each global generator."""
+    results['draws'] = (random.random(), np.random.rand(),
+                        torch.rand(1).item())
+    return results
+
+
+def test_seeded_index_seeds_the_pipeline(root):
+    dataset = build(root, 'train', pipeline=[draw])
+    first = dataset[SeededIndex(1, 12345)]
+    assert first['sample_idx'] == 1 and type(first['sample_idx']) is int
+    # The same seed draws the same, whatever was drawn before.
+    random.random(), np.random.rand(), torch.rand(1)
+    assert dataset[SeededIndex(1, 12345)]['draws'] == first['draws']
+    assert dataset[SeededIndex(0, 12345)]['draws'] == first['draws']
+    assert dataset[SeededIndex(1, 12346)]['draws'] != first['draws']
+    with seeded_cpu_random(12345):
+        assert draw({})['draws'] == first['draws']
+
+
+def test_seeded_index_leaves_the_global_streams_alone(root):
+    dataset = build(root, 'train', pipeline=[draw])
+    random.seed(3), np.random.seed(3), torch.manual_seed(3)
+    expected = draw({})['draws']
+    random.seed(3), np.random.seed(3), torch.manual_seed(3)
+    dataset[SeededIndex(2, 99)]
+    assert draw({})['draws'] == expected
+    # A plain index draws from the global streams.
+    random.seed(3), np.random.seed(3), torch.manual_seed(3)
+    assert dataset[2]['draws'] == expected

@@ -371,7 +371,8 @@ def _sampler_worker(rank, port, out_dir, epochs):
     drawn = []
     for epoch in range(epochs):
         sampler.set_epoch(epoch)
-        drawn.append((len(sampler), list(sampler)))
+        # Plain ints: torch.load below unpickles weights only.
+        drawn.append((len(sampler), [int(i) for i in sampler]))
     torch.save(
         dict(seed=sampler.seed, drawn=drawn),
         osp.join(out_dir, f'sampler{rank}.pth'))

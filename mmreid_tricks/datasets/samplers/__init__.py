@@ -1,3 +1,4 @@
 from .identity_sampler import RandomIdentitySampler
+from .seeded_index import SeededIndex
 
-__all__ = ['RandomIdentitySampler']
+__all__ = ['RandomIdentitySampler', 'SeededIndex']

@@ -1,12 +1,13 @@
 """The P x K identity sampler of the ReID bag of tricks."""
 from collections import defaultdict
-from typing import Dict, Iterator, List, Optional, Sized
+from typing import Dict, Iterator, List, Optional, Sized, Tuple
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from mmreid_tricks.registry import DATA_SAMPLERS
+from .seeded_index import SeededIndex
 
 
 @DATA_SAMPLERS.register_module()
@@ -27,18 +28,29 @@ class RandomIdentitySampler(Sampler):
     the data set size, and every batch holds exactly P distinct identities,
     K images each, in that order.
 
-    Determinism and distributed training: the epoch depends only on
-    ``seed + epoch`` (``set_epoch`` is called by mmengine's
-    ``DistSamplerSeedHook``). Every process builds the same batches; the
-    number of batches is cut to a multiple of the world size and process
-    ``r`` takes batches ``r, r + W, r + 2W, ...``, so each process sees
-    whole P x K batches and all processes run the same number of iterations.
+    Determinism and distributed training: the epoch is drawn from numpy's
+    ``SeedSequence([seed, epoch])`` (``set_epoch`` is called by mmengine's
+    ``DistSamplerSeedHook``), so it depends only on the pair and
+    neighbouring seeds share no epoch (``seed + epoch`` would give seed 1
+    the epochs of seed 0, shifted by one). Every process builds the same
+    batches; the number of batches is cut to a multiple of the world size
+    and process ``r`` takes batches ``r, r + W, r + 2W, ...``, so each
+    process sees whole P x K batches and all processes run the same number
+    of iterations.
 
     Length: how many batches step 2 produces depends on the random choices,
     so ``len()`` builds the current epoch (and caches it for ``__iter__``)
     and is exact. It may change by a few batches between epochs; mmengine
     computes iteration counts (``max_iters``, iteration-based schedules)
     from the length at build time, i.e. epoch 0.
+
+    Random augmentation: every index is yielded as a :class:`SeededIndex`
+    whose ``seed`` is drawn, with the epoch and from a stream of its own,
+    for its position in the epoch (before the split across processes). Our
+    data sets seed the transforms of that sample with it, so the
+    augmentation does not depend on the dataloader workers, on the samples
+    loaded before, nor on a resume; a sample drawn twice in one epoch is
+    augmented independently each time. Other data sets see plain indices.
 
     Resuming mid-epoch: :meth:`skip_batches` makes the next iteration start
     after the batches of the current epoch that were already trained on, so
@@ -48,8 +60,8 @@ class RandomIdentitySampler(Sampler):
     Note:
         ``batch_size`` must equal the dataloader's ``batch_size``, otherwise
         the dataloader's batches straddle the P x K groups. Use
-        ``batch_size=P * K`` in both places; a hook can compare the two
-        through :attr:`batch_size`.
+        ``batch_size=P * K`` in both places; ``IdentitySamplerResumeHook``
+        refuses a mismatch before training.
 
     Args:
         dataset (Sized): The data set. The identity of each sample is read
@@ -58,9 +70,9 @@ class RandomIdentitySampler(Sampler):
         batch_size (int): Images per batch in each process, ``P * K``.
         num_instances (int): Images per identity in a batch, K.
             Defaults to 4.
-        seed (int, optional): Random seed, the same in every process. If
-            None, a seed is drawn and synchronised across processes.
-            Defaults to None.
+        seed (int, optional): Random seed, a non-negative integer, the same
+            in every process. If None, a seed is drawn and synchronised
+            across processes. Defaults to None.
     """
 
     def __init__(self,
@@ -81,6 +93,11 @@ class RandomIdentitySampler(Sampler):
         self.num_identities_per_batch = batch_size // num_instances
         self.rank, self.world_size = get_dist_info()
         self.seed = sync_random_seed() if seed is None else seed
+        if isinstance(self.seed, bool) or not isinstance(
+                self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(
+                f'seed must be a non-negative integer, got {self.seed!r}')
+        self.seed = int(self.seed)
         self.epoch = 0
 
         self.index_by_identity = self._group_by_identity(dataset)
@@ -90,7 +107,8 @@ class RandomIdentitySampler(Sampler):
                 f'The data set has {num_ids} identities, fewer than the '
                 f'P={self.num_identities_per_batch} identities per batch '
                 f'(batch_size={batch_size} / num_instances={num_instances})')
-        # (epoch, indices of this process) of the last epoch built.
+        # (epoch, indices and sample seeds of this process) of the last
+        # epoch built.
         self._cache: Optional[tuple] = None
         # Batches the next __iter__ leaves out; set by skip_batches.
         self._num_skipped_batches = 0
@@ -116,9 +134,17 @@ class RandomIdentitySampler(Sampler):
         # Sorted, so the epoch does not depend on the data set's order.
         return dict(sorted(index_by_identity.items()))
 
-    def _global_batches(self, epoch: int) -> List[List[int]]:
-        """Build the batches of ``epoch``, the same in every process."""
-        rng = np.random.default_rng(self.seed + epoch)
+    def _global_batches(
+            self, epoch: int) -> Tuple[List[List[int]], np.ndarray]:
+        """Build the batches of ``epoch``, the same in every process.
+
+        Returns:
+            tuple: The batches, and the sample seeds, an array of shape
+            (number of batches, batch_size), one per position.
+        """
+        batch_seq, sample_seq = np.random.SeedSequence(
+            [self.seed, epoch]).spawn(2)
+        rng = np.random.default_rng(batch_seq)
         k = self.num_instances
         chunks_by_identity = {}
         for identity, indices in self.index_by_identity.items():
@@ -143,12 +169,15 @@ class RandomIdentitySampler(Sampler):
             batches.append(batch)
             # Drop exhausted identities; keep the rest in a stable order.
             available = [i for i in available if chunks_by_identity[i]]
-        return batches
+        sample_seeds = np.random.default_rng(sample_seq).integers(
+            0, 2**63, size=(len(batches), self.batch_size), dtype=np.int64)
+        return batches, sample_seeds
 
-    def _indices(self) -> List[int]:
-        """The indices this process yields in the current epoch, cached."""
+    def _indices(self) -> Tuple[List[int], List[int]]:
+        """The indices this process yields in the current epoch and their
+        sample seeds, cached."""
         if self._cache is None or self._cache[0] != self.epoch:
-            batches = self._global_batches(self.epoch)
+            batches, sample_seeds = self._global_batches(self.epoch)
             num_batches = len(batches) - len(batches) % self.world_size
             if num_batches == 0:
                 raise ValueError(
@@ -156,28 +185,26 @@ class RandomIdentitySampler(Sampler):
                     f'{self.batch_size}, fewer than the world size '
                     f'{self.world_size}: the data set has too few images '
                     'per identity for this batch size')
-            indices = [
-                index
-                for batch in batches[self.rank:num_batches:self.world_size]
-                for index in batch
-            ]
-            self._cache = (self.epoch, indices)
-        return self._cache[1]
+            mine = slice(self.rank, num_batches, self.world_size)
+            indices = [index for batch in batches[mine] for index in batch]
+            seeds = sample_seeds[mine].reshape(-1).tolist()
+            self._cache = (self.epoch, indices, seeds)
+        return self._cache[1], self._cache[2]
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[SeededIndex]:
         """Iterate the indices of this process, batch after batch."""
-        indices = self._indices()
+        indices, seeds = self._indices()
         start = self._num_skipped_batches * self.batch_size
         # A skip is for the one epoch being resumed, not the following ones.
         self._num_skipped_batches = 0
-        return iter(indices[start:])
+        return map(SeededIndex, indices[start:], seeds[start:])
 
     def __len__(self) -> int:
         """The number of indices this process yields in the current epoch."""
-        return len(self._indices())
+        return len(self._indices()[0])
 
     def set_epoch(self, epoch: int) -> None:
-        """Set the epoch, which seeds the next iteration with seed + epoch.
+        """Set the epoch, which with the seed draws the next iteration.
 
         Args:
             epoch (int): Epoch number.

@@ -1,8 +1,9 @@
 from .check_invalid_loss_hook import CheckInvalidLossHook
 from .check_query_gallery_hook import CheckQueryGalleryHook
+from .iteration_seed_hook import IterationSeedHook
 from .sampler_resume_hook import IdentitySamplerResumeHook
 
 __all__ = [
     'CheckInvalidLossHook', 'CheckQueryGalleryHook',
-    'IdentitySamplerResumeHook'
+    'IdentitySamplerResumeHook', 'IterationSeedHook'
 ]

@@ -29,7 +29,14 @@ class IdentitySamplerResumeHook(Hook):
     Market-1501-sized set, at the resume only.
 
     A sampler without ``skip_batches`` is left alone, with a warning when the
-    resume is in the middle of an epoch. The hook takes no arguments.
+    resume is in the middle of an epoch.
+
+    Before training, the hook also checks what the counting relies on: a
+    sampler that yields whole batches (it has ``batch_size`` and
+    ``skip_batches``, as :class:`RandomIdentitySampler`) must have the
+    dataloader's batch size, otherwise the dataloader's batches straddle
+    the sampler's P x K groups; a mismatch raises a ValueError naming both
+    values and their config keys. The hook takes no arguments.
     """
 
     # After DistSamplerSeedHook (NORMAL), which sets the sampler's epoch.
@@ -38,6 +45,35 @@ class IdentitySamplerResumeHook(Hook):
     def __init__(self) -> None:
         # Only the first epoch of this process can be a resumed one.
         self._checked = False
+
+    def before_train(self, runner) -> None:
+        """Check that the dataloader batches what the sampler groups.
+
+        Args:
+            runner (Runner): The runner of the training process.
+
+        Raises:
+            ValueError: If the batch sizes of the train dataloader and of its
+                identity sampler differ.
+        """
+        dataloader = runner.train_dataloader
+        sampler = self._find_sampler(dataloader)
+        expected = getattr(sampler, 'batch_size', None)
+        if expected is None or not hasattr(sampler, 'skip_batches'):
+            return
+        actual, key = dataloader.batch_size, 'train_dataloader.batch_size'
+        if actual is None:  # built with a batch sampler
+            batch_sampler = getattr(dataloader, 'batch_sampler', None)
+            actual = getattr(batch_sampler, 'batch_size', None)
+            key = 'train_dataloader.batch_sampler.batch_size'
+        if actual is not None and actual != expected:
+            raise ValueError(
+                f'{key}={actual} differs from train_dataloader.sampler.'
+                f'batch_size={expected} ({type(sampler).__name__}): the '
+                'sampler yields groups of batch_size images (P identities x '
+                'K images) and the dataloader must batch them as they come. '
+                'Set both to the same value, e.g. through one '
+                'train_batch_size variable in the config.')
 
     def before_train_epoch(self, runner) -> None:
         """Skip the batches of the resumed epoch that were already done.

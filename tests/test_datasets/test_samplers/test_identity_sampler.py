@@ -1,3 +1,4 @@
+import pickle
 from collections import Counter
 
 import numpy as np
@@ -6,6 +7,7 @@ from mmengine.runner import Runner
 
 # Imported for its registration, whatever the package's __init__ imports.
 import mmreid_tricks.datasets.samplers.identity_sampler as sampler_module
+from mmreid_tricks.datasets.samplers import SeededIndex
 from mmreid_tricks.registry import DATA_SAMPLERS
 
 # Identities 0..9 with 1, 2, ..., 9 and 13 images, in a shuffled order.
@@ -282,3 +284,66 @@ def test_skip_batches_rejects_more_than_the_epoch(monkeypatch):
     assert f'0 to {num_batches}' in str(err.value)
     assert 'epoch 4' in str(err.value) and f'got {num_batches + 1}' in str(
         err.value)
+
+
+def seeded(sampler):
+    """(index, sample seed) pairs of the sampler's next iteration."""
+    return [(int(i), i.seed) for i in sampler]
+
+
+def test_neighbouring_seeds_share_no_epoch():
+    # With seed + epoch, seed 1's epoch 0 was seed 0's epoch 1.
+    for seed in (0, 1, 2):
+        shifted, this = build(seed=seed), build(seed=seed + 1)
+        shifted.set_epoch(1)
+        assert list(shifted) != list(this)
+        assert not {s for _, s in seeded(shifted)} & {
+            s for _, s in seeded(this)}
+
+
+def test_sample_seeds_are_deterministic_and_per_position():
+    first, second = build(seed=3), build(seed=3)
+    for epoch in (0, 1):
+        first.set_epoch(epoch)
+        second.set_epoch(epoch)
+        pairs = seeded(first)
+        assert pairs == seeded(second) == seeded(first)
+        seeds = [s for _, s in pairs]
+        assert len(set(seeds)) == len(seeds)
+        assert all(0 <= s < 2**63 for s in seeds)
+
+
+def test_sample_seeds_follow_the_positions_across_ranks(monkeypatch):
+    big_counts = np.arange(2, 40)
+    dataset = LabelledDataset(np.repeat(np.arange(len(big_counts)),
+                                        big_counts))
+    with_world(monkeypatch, 0, 1)
+    single = build(dataset, seed=5)
+    single.set_epoch(1)
+    flat = seeded(single)
+    size = single.batch_size
+    batches = [flat[i:i + size] for i in range(0, len(flat), size)]
+    kept = len(batches) - len(batches) % 2
+    for rank in range(2):
+        with_world(monkeypatch, rank, 2)
+        sampler = build(dataset, seed=5)
+        sampler.set_epoch(1)
+        mine = seeded(sampler)
+        # A sample's seed is that of its place in the one-process epoch.
+        assert mine == [p for b in batches[rank:kept:2] for p in b]
+        sampler.skip_batches(1)
+        assert seeded(sampler) == mine[size:]
+
+
+def test_seeded_indices_survive_pickling():
+    index = next(iter(build(seed=2)))
+    copy = pickle.loads(pickle.dumps(index))
+    assert isinstance(copy, SeededIndex)
+    assert (int(copy), copy.seed) == (int(index), index.seed)
+    assert copy == int(index) and hash(copy) == hash(int(index))
+
+
+@pytest.mark.parametrize('seed', [-1, 1.5, '0'])
+def test_bad_seed_is_named(seed):
+    with pytest.raises(ValueError, match=f'non-negative integer, got {seed!r}'):
+        build(seed=seed)

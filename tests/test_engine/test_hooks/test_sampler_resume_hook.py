@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from torch.utils.data import DataLoader, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
 import mmreid_tricks.engine.hooks.sampler_resume_hook as hook_module
 from mmreid_tricks.registry import DATA_SAMPLERS, HOOKS
@@ -16,6 +16,8 @@ from test_e2e.utils import tiny_config
 # 30 identities with 4 to 12 images: the epoch length varies with the epoch.
 LABELS = np.repeat(np.arange(30), 4 + np.arange(30) % 9)
 BATCH = 8
+# A seed whose first epochs differ in length.
+SEED = 3
 
 
 class Identities:
@@ -33,7 +35,7 @@ class Identities:
 def dataloader(sampler=None):
     sampler = sampler or DATA_SAMPLERS.build(
         dict(type='RandomIdentitySampler', batch_size=BATCH, num_instances=4),
-        default_args=dict(dataset=Identities(), seed=0))
+        default_args=dict(dataset=Identities(), seed=SEED))
     return DataLoader(Identities(), batch_size=BATCH, sampler=sampler)
 
 
@@ -118,6 +120,31 @@ def test_iteration_beyond_the_epoch_is_not_skipped(warnings):
     assert len(warnings) == 1
     assert 'does not match the epoch lengths' in warnings[0]
     assert len(list(loader)) == lengths[1]
+
+
+def test_batch_size_mismatch_is_named():
+    sampler = DATA_SAMPLERS.build(
+        dict(type='RandomIdentitySampler', batch_size=BATCH, num_instances=4),
+        default_args=dict(dataset=Identities(), seed=SEED))
+    hook = HOOKS.build(dict(type='IdentitySamplerResumeHook'))
+    hook.before_train(fake_runner(dataloader(sampler), 0, 0))  # equal: fine
+    loader = DataLoader(Identities(), batch_size=2 * BATCH, sampler=sampler)
+    with pytest.raises(ValueError) as err:
+        hook.before_train(fake_runner(loader, 0, 0))
+    message = str(err.value)
+    assert f'train_dataloader.batch_size={2 * BATCH}' in message
+    assert f'train_dataloader.sampler.batch_size={BATCH}' in message
+    assert 'RandomIdentitySampler' in message
+
+    # Through a batch sampler, its batch size is compared.
+    loader = DataLoader(
+        Identities(), batch_sampler=BatchSampler(sampler, BATCH // 2, False))
+    with pytest.raises(ValueError, match='batch_sampler.batch_size=4 '):
+        hook.before_train(fake_runner(loader, 0, 0))
+    # A sampler of single indices is not checked.
+    loader = DataLoader(Identities(), batch_size=3,
+                        sampler=SequentialSampler(Identities()))
+    hook.before_train(fake_runner(loader, 0, 0))
 
 
 # A real Runner on the tiny synthetic config.
@@ -211,3 +238,18 @@ def test_runner_resumes_mid_epoch_where_it_stopped(tmp_path):
     boundary = osp.join(work, f'iter_{lengths[0]}.pth')
     resumed, _ = train(tmp_path, 'boundary', resume_from=boundary)
     assert resumed == full[lengths[0]:]
+
+
+def test_runner_refuses_batch_size_mismatch_before_training(tmp_path):
+    cfg = tiny_config(
+        str(tmp_path / 'data'), str(tmp_path / 'work'),
+        **{'train_dataloader.batch_size': 32})
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
+    runner = Runner.from_cfg(cfg)
+    recorder = RecordBatches()
+    runner.register_hook(recorder)
+    with pytest.raises(ValueError, match='train_dataloader.batch_size=32 '
+                       'differs from train_dataloader.sampler.batch_size=64'):
+        runner.train()
+    assert recorder.batches == []
