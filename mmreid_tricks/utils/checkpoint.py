@@ -128,8 +128,9 @@ def _refusal(filename: str, err: Exception) -> Optional[str]:
         if match is None:
             return None
         offending = [match.group(0)]
-    return (f'checkpoint {filename} refers to {", ".join(sorted(offending))}, which a '
-            'genuine mmengine checkpoint does not hold; loading it would run '
+    offending = ', '.join(sorted(offending))
+    return (f'checkpoint {filename} refers to {offending}, which a genuine '
+            'mmengine checkpoint does not hold; loading it would run '
             'code from the file, so it was refused. If you trust this file, '
             f'set {TRUST_ENV}=1 (a full unpickle), or allow-list those '
             'globals with torch.serialization.add_safe_globals.')

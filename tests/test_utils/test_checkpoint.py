@@ -188,14 +188,14 @@ def test_broken_files_are_named(tmp_path):
                       if i.filename.endswith('/data/0'))
     # The data follow the local header (30 bytes, name, extra field).
     head = record.header_offset
-    offset = head + 30 + int.from_bytes(
-        data[head + 26:head + 28], 'little') + int.from_bytes(
-            data[head + 28:head + 30], 'little')
+    name_len = int.from_bytes(data[head + 26:head + 28], 'little')
+    extra_len = int.from_bytes(data[head + 28:head + 30], 'little')
+    offset = head + 30 + name_len + extra_len
     flipped.write_bytes(data[:offset] + bytes([data[offset] ^ 1]) +
                         data[offset + 1:])
     # A pickle cut short inside a consistent zip.
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(cut_pickle,
-                                                        'w') as dst:
+    with zipfile.ZipFile(good) as src, \
+            zipfile.ZipFile(cut_pickle, 'w') as dst:
         for item in src.infolist():
             record = src.read(item)
             if item.filename.endswith('data.pkl'):
@@ -237,4 +237,3 @@ def test_import_installs_nothing():
                          capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr[-2000:]
-

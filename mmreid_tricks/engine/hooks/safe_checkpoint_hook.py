@@ -3,8 +3,8 @@ import os
 import os.path as osp
 from typing import Dict, Optional
 
-from mmengine.dist import broadcast_object_list, is_distributed, \
-    is_main_process
+from mmengine.dist import (broadcast_object_list, is_distributed,
+                           is_main_process)
 from mmengine.hooks import CheckpointHook
 
 from mmreid_tricks.registry import HOOKS

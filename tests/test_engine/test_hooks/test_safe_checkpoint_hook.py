@@ -16,8 +16,8 @@ from mmengine.runner import CheckpointLoader
 from mmreid_tricks.engine.hooks import SafeCheckpointHook
 from mmreid_tricks.engine.hooks import safe_checkpoint_hook as hook_module
 from mmreid_tricks.registry import HOOKS
-from mmreid_tricks.utils import (NoResumableCheckpointError,
-                                 WorkDirInUseError, load_from_local_safe)
+from mmreid_tricks.utils import (NoResumableCheckpointError, WorkDirInUseError,
+                                 load_from_local_safe)
 
 
 class Crash(Exception):
