@@ -73,3 +73,6 @@ class WorkDirLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    # A run that raised never reaches after_run; free the lock with it.
+    __del__ = release
