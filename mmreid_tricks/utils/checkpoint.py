@@ -26,6 +26,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import struct
 import zipfile
 from typing import Callable, List, Optional
 
@@ -39,6 +40,9 @@ TRUST_ENV = 'MMREID_TRICKS_TRUST_CHECKPOINTS'
 # The statistics methods HistoryBuffer defines; a checkpoint refers to them
 # through getattr because they are pickled by qualified name.
 _HISTORY_BUFFER_METHODS = ('current', 'max', 'mean', 'min')
+# torch < 1.6 (or _use_new_zipfile_serialization=False) wrote a plain pickle
+# that starts with this magic number; torchvision's older weights are such.
+_LEGACY_HEAD = b'\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19'
 _NUMPY_DTYPES = ('BoolDType', 'Int8DType', 'Int16DType', 'Int32DType',
                  'Int64DType', 'UInt8DType', 'UInt16DType', 'UInt32DType',
                  'UInt64DType', 'Float16DType', 'Float32DType', 'Float64DType')
@@ -96,7 +100,8 @@ def checkpoint_file_problem(filename: str, full: bool = False) -> str:
         filename (str): Path of a checkpoint saved by ``torch.save``.
         full (bool): Also check every record's CRC (reads the whole file).
             Defaults to False: only the size and the zip directory, which a
-            truncated file lacks.
+            truncated file lacks. A file of torch's legacy (non-zip) format
+            is only checked for its header.
 
     Returns:
         str: The problem in words, empty when none was found.
@@ -105,6 +110,10 @@ def checkpoint_file_problem(filename: str, full: bool = False) -> str:
         return 'no such file'
     if osp.getsize(filename) == 0:
         return 'the file is empty (0 bytes)'
+    if not zipfile.is_zipfile(filename):
+        with open(filename, 'rb') as f:
+            if f.read(len(_LEGACY_HEAD)) == _LEGACY_HEAD:
+                return ''
     try:
         with zipfile.ZipFile(filename) as archive:
             bad = archive.testzip() if full else None
@@ -117,17 +126,17 @@ def checkpoint_file_problem(filename: str, full: bool = False) -> str:
 
 def _refusal(filename: str, err: Exception) -> Optional[str]:
     """The refusal message if ``err`` comes from the allow-list."""
-    try:
+    try:  # every offending global, not only the first
         offending = torch.serialization.get_unsafe_globals_in_checkpoint(
             filename)
-    except Exception:  # unreadable: not an allow-list matter
-        return None
-    text = str(err)
+    except Exception:  # legacy format: only torch's message names one
+        offending = []
     if not offending:
-        match = re.search(r'getattr\(.*?\) is not allowed', text)
-        if match is None:
-            return None
-        offending = [match.group(0)]
+        offending = re.findall(r'GLOBAL (\S+)|(getattr\(.*?\)) is not allowed',
+                               str(err))
+        offending = [a or b for a, b in offending]
+    if not offending:
+        return None
     offending = ', '.join(sorted(offending))
     return (f'checkpoint {filename} refers to {offending}, which a genuine '
             'mmengine checkpoint does not hold; loading it would run '
@@ -175,8 +184,13 @@ def load_from_local_safe(filename: str, map_location=None):
             if message is not None:
                 raise UntrustedCheckpointError(message) from None
             corrupt = err
-        except EOFError as err:
+        except (EOFError, UnicodeDecodeError, AssertionError, IndexError,
+                KeyError, ValueError, struct.error) as err:  # malformed pickle
             corrupt = err
+        except RuntimeError as err:
+            if zipfile.is_zipfile(filename):
+                raise  # its CRCs passed: e.g. a map_location error
+            corrupt = err  # a legacy file cut short
     raise UnreadableCheckpointError(
         f'checkpoint {filename} cannot be loaded, it is corrupt: '
         f'{type(corrupt).__name__}: {corrupt}') from corrupt

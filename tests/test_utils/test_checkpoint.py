@@ -55,6 +55,7 @@ def mmengine_checkpoint(prefix=''):
     """What ``Runner.save_checkpoint`` writes: weights (DDP's ``module.``
     prefix when asked), a message hub with HistoryBuffers of numpy values,
     the optimizer state and meta with numpy data."""
+    torch.manual_seed(0)
     model = torch.nn.Linear(4, 2)
     optimizer = torch.optim.Adam(model.parameters())
     model(torch.ones(3, 4)).sum().backward()
@@ -112,6 +113,24 @@ def test_genuine_checkpoint_loads_without_warning(tmp_path, prefix):
     assert loaded['optimizer']['state'][0]['step'] == 1
     np.testing.assert_array_equal(loaded['meta']['dataset_meta']['classes'],
                                   np.arange(3))
+
+
+def test_legacy_format(tmp_path):
+    """torch's pre-1.6 format (older torchvision weights) loads too."""
+    path = tmp_path / 'legacy.pth'
+    legacy = dict(_use_new_zipfile_serialization=False)
+    torch.save(mmengine_checkpoint(), path, **legacy)
+    loaded, caught = load_quietly(path)
+    assert caught == [] and loaded['meta']['epoch'] == 2
+    marker = tmp_path / 'marker'
+    torch.save(dict(x=WriteMarker(str(marker))), path, **legacy)
+    with pytest.raises(UntrustedCheckpointError, match='exec'):
+        load_from_local_safe(str(path))
+    assert not marker.exists()
+    torch.save(mmengine_checkpoint(), path, **legacy)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(UnreadableCheckpointError, match='legacy.pth'):
+        load_from_local_safe(str(path))
 
 
 def test_numpy_1_names_load(tmp_path):
