@@ -229,7 +229,8 @@ def test_second_run_in_same_work_dir_is_refused(data_root, tmp_path):
     holder = subprocess.Popen([
         sys.executable, '-c',
         'import sys, time; from mmreid_tricks.utils import WorkDirLock;'
-        f'WorkDirLock({str(work)!r}).acquire(); print("locked", flush=True);'
+        f'lock = WorkDirLock({str(work)!r}); lock.acquire();'
+        'print("locked", flush=True);'
         'time.sleep(600)'
     ], env=dict(os.environ, PYTHONPATH=REPO), stdout=subprocess.PIPE,
                               text=True)
