@@ -18,8 +18,9 @@ from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmreid_tricks  # noqa: F401  (registers modules, checkpoint loader)
-from mmreid_tricks.utils import prepare_distributed_cfg
+import mmreid_tricks  # noqa: F401  (registers modules)
+from mmreid_tricks.utils import (install_checkpoint_loader,
+                                 prepare_distributed_cfg)
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,6 +47,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    # Local checkpoints load through an allow-list (docs/reliability.md).
+    install_checkpoint_loader()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.work_dir is not None:

@@ -16,8 +16,9 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmreid_tricks  # noqa: F401  (registers modules, checkpoint loader)
-from mmreid_tricks.utils import prepare_distributed_cfg
+import mmreid_tricks  # noqa: F401  (registers modules)
+from mmreid_tricks.utils import (install_checkpoint_loader,
+                                 prepare_distributed_cfg)
 
 
 def parse_args() -> argparse.Namespace:
@@ -93,6 +94,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
+    # Local checkpoints load through an allow-list (docs/reliability.md).
+    install_checkpoint_loader()
     cfg = merge_args(Config.fromfile(args.config), args)
     prepare_distributed_cfg(cfg)  # CPU-only: gloo, DDP without device_ids
     runner = (

@@ -6,8 +6,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # Atomic saves, resume falls back past broken files, one run per
+    # work dir, and no code runs from checkpoints (docs/reliability.md).
     checkpoint=dict(
-        type='CheckpointHook',
+        type='SafeCheckpointHook',
         interval=10,
         max_keep_ckpts=3,
         save_best='reid/mAP',

@@ -129,7 +129,9 @@ auto_scale_lr = dict(base_batch_size=train_batch_size)
 # -------------------------------------------------------------- runtime ----
 default_hooks = dict(
     logger=dict(interval=50),
+    # Without it, mmengine 0.10 cannot resume under torch >= 2.6.
     checkpoint=dict(
+        type='mmreid_tricks.SafeCheckpointHook',
         interval=10, max_keep_ckpts=3, save_best='reid/mAP', rule='greater'))
 custom_hooks = [
     dict(type='mmreid_tricks.CheckInvalidLossHook'),

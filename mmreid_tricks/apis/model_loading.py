@@ -12,6 +12,8 @@ from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmreid_tricks.registry import MODELS
+from mmreid_tricks.utils import (install_checkpoint_loader,
+                                 restore_checkpoint_loader)
 
 ConfigType = Union[str, Config]
 
@@ -121,7 +123,13 @@ def build_model(config: ConfigType,
             cfg.get('default_scope', 'mmreid_tricks')):
         model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+        # The package's allow-list loader for local files, for this load
+        # only: no code runs from the file (docs/reliability.md).
+        previous = install_checkpoint_loader()
+        try:
+            ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+        finally:
+            restore_checkpoint_loader(previous)
         state_dict = _state_dict_of(ckpt, checkpoint)
         check_state_dict_fits(model, state_dict, checkpoint,
                               _config_name(cfg))

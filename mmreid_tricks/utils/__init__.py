@@ -1,8 +1,20 @@
-from .checkpoint import load_local_checkpoint, register_checkpoint_loader
+from .atomic_file import AtomicLocalBackend, atomic_write
+from .checkpoint import (UnreadableCheckpointError, UntrustedCheckpointError,
+                         install_checkpoint_loader, load_from_local_safe,
+                         restore_checkpoint_loader)
 from .dist import init_cpu_distributed, prepare_distributed_cfg
+from .last_checkpoint import (NoResumableCheckpointError,
+                              find_resumable_checkpoint, read_last_checkpoint,
+                              write_last_checkpoint)
 from .setup_env import register_all_modules
+from .work_dir_lock import WorkDirInUseError, WorkDirLock
 
 __all__ = [
-    'init_cpu_distributed', 'load_local_checkpoint', 'prepare_distributed_cfg',
-    'register_all_modules', 'register_checkpoint_loader'
+    'AtomicLocalBackend', 'NoResumableCheckpointError',
+    'UnreadableCheckpointError', 'UntrustedCheckpointError',
+    'WorkDirInUseError', 'WorkDirLock', 'atomic_write',
+    'find_resumable_checkpoint', 'init_cpu_distributed',
+    'install_checkpoint_loader', 'load_from_local_safe',
+    'prepare_distributed_cfg', 'read_last_checkpoint', 'register_all_modules',
+    'restore_checkpoint_loader', 'write_last_checkpoint'
 ]

@@ -72,7 +72,7 @@ def test_interrupted_run_resumes_from_saved_epoch(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with open(osp.join(work, 'last_checkpoint')) as f:
-        saved = f.read().strip()
+        saved = osp.join(work, f.read().strip())  # relative to the work dir
     saved_epoch = torch.load(saved, weights_only=False)['meta']['epoch']
     assert saved_epoch < 4
 

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -24,7 +25,7 @@ from mmreid_tricks.datasets.synthetic import generate_synthetic_market1501
 from mmreid_tricks.engine.hooks import IdentitySamplerResumeHook
 from mmreid_tricks.models.losses import CenterLoss
 from mmreid_tricks.utils import dist as dist_utils
-from mmreid_tricks.utils import prepare_distributed_cfg
+from mmreid_tricks.utils import load_from_local_safe, prepare_distributed_cfg
 from .utils import REPO, TINY_CONFIG, cli_options
 
 WORLD_SIZE = 2
@@ -179,7 +180,11 @@ def test_torchrun_train(trained):
     assert "dist_cfg: {'backend': 'gloo'}" in log
     assert 'sync_bn=' in log and 'is ignored' in log
     assert 'reid/mAP' in log and 'reid/R1' in log
-    ckpt = torch.load(osp.join(work, 'epoch_1.pth'), weights_only=False)
+    # A DDP-saved checkpoint passes the allow-list without a warning.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        ckpt = load_from_local_safe(osp.join(work, 'epoch_1.pth'))
+    assert [str(w.message) for w in caught] == []
     assert ckpt['meta']['epoch'] == 1
     # DDP saves the bare model: no 'module.' prefix.
     assert not any(k.startswith('module.') for k in ckpt['state_dict'])

@@ -1,9 +1,10 @@
 from .check_invalid_loss_hook import CheckInvalidLossHook
 from .check_query_gallery_hook import CheckQueryGalleryHook
 from .iteration_seed_hook import IterationSeedHook
+from .safe_checkpoint_hook import SafeCheckpointHook
 from .sampler_resume_hook import IdentitySamplerResumeHook
 
 __all__ = [
     'CheckInvalidLossHook', 'CheckQueryGalleryHook',
-    'IdentitySamplerResumeHook', 'IterationSeedHook'
+    'IdentitySamplerResumeHook', 'IterationSeedHook', 'SafeCheckpointHook'
 ]
