@@ -1,3 +1,4 @@
+"""IterationSeedHook: every training step seeded from (seed, iteration)."""
 from mmengine.hooks import Hook
 
 from mmreid_tricks.registry import HOOKS
