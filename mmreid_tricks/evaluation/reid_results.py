@@ -1,0 +1,129 @@
+"""Saved test results (``tools/test.py --out results.pth``): read them and
+rank their gallery exactly as :class:`ReIDMetric` does.
+
+A results file holds the query and gallery embeddings, identities, cameras
+and image paths (see :class:`DumpReIDFeatures`), the metrics, and under
+``meta['metric']`` the distance settings of the config's first ReID metric.
+"""
+import os.path as osp
+from typing import Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .functional import (average_query_expansion, distance_rows_fn,
+                         k_reciprocal_rerank_fn, rank_metrics)
+
+RESULTS_FORMAT = 'mmreid_tricks.reid_results'
+RESULTS_VERSION = 1
+# ReIDMetric's defaults, for files or configs that do not say.
+DEFAULT_METRIC_SETTINGS = dict(
+    metric='euclidean',
+    normalize_feature=True,
+    rerank_cfg=dict(k1=20, k2=6, lambda_value=0.3),
+    aqe=False,
+    aqe_cfg=dict(top_k=5, alpha=3.0))
+
+
+def load_reid_results(path: str) -> dict:
+    """Read a results file of ``tools/test.py --out results.pth``.
+
+    Only tensors and plain Python values are unpickled
+    (``weights_only=True``): a results file cannot run code.
+
+    Args:
+        path (str): The ``.pth`` file.
+
+    Returns:
+        dict: As described in :class:`DumpReIDFeatures`, plus ``'metrics'``
+        when ``tools/test.py`` added them.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'results file {path!r} does not exist')
+    try:
+        data = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:
+        raise ValueError(
+            f'{path!r} is not a results file of `tools/test.py --out '
+            f'results.pth` (or holds more than tensors and plain values): '
+            f'{err}') from err
+    if not isinstance(data, dict) or data.get('format') != RESULTS_FORMAT:
+        raise ValueError(f'{path!r} is not a results file of `tools/test.py '
+                         '--out results.pth` (no format '
+                         f'{RESULTS_FORMAT!r} in it)')
+    if data.get('version') != RESULTS_VERSION:
+        raise ValueError(f'{path!r} has results format version '
+                         f'{data.get("version")}; this code reads version '
+                         f'{RESULTS_VERSION}')
+    for part in ('query', 'gallery'):
+        _check_part(path, part, data.get(part))
+    return data
+
+
+def _check_part(path: str, name: str, part: Optional[dict]) -> None:
+    keys = ('features', 'pids', 'camids', 'img_paths')
+    if not isinstance(part, dict) or any(k not in part for k in keys):
+        raise ValueError(f'{path!r}: {name!r} must hold {list(keys)}')
+    sizes = {k: len(part[k]) for k in keys}
+    if part['features'].dim() != 2 or len(set(sizes.values())) != 1:
+        raise ValueError(
+            f'{path!r}: {name!r} features must be [N, D] with N equal for '
+            f'every key, got sizes {sizes} and features of shape '
+            f'{tuple(part["features"].shape)}')
+
+
+def metric_settings(results: dict) -> dict:
+    """The distance settings saved with the results, ReIDMetric's defaults
+    for those missing."""
+    saved = results.get('meta', {}).get('metric') or {}
+    return {k: saved.get(k, v) for k, v in DEFAULT_METRIC_SETTINGS.items()}
+
+
+def results_distance(results: dict, rerank: bool = False) -> Tensor:
+    """Query-gallery distances as :class:`ReIDMetric` computes them.
+
+    The saved settings apply: metric, L2 normalisation and average query
+    expansion; re-ranking when asked (with the saved ``rerank_cfg``).
+
+    Args:
+        results (dict): From :func:`load_reid_results`.
+        rerank (bool): Apply k-reciprocal re-ranking. Defaults to False.
+
+    Returns:
+        Tensor: float32 distances, shape ``[Q, G]``.
+    """
+    settings = metric_settings(results)
+    query = results['query']['features'].float()
+    gallery = results['gallery']['features'].float()
+    if settings['normalize_feature']:
+        query, gallery = F.normalize(query, dim=1), F.normalize(gallery, dim=1)
+    if settings['aqe']:
+        query, gallery = average_query_expansion(query, gallery,
+                                                 **settings['aqe_cfg'])
+    if rerank:
+        rows = k_reciprocal_rerank_fn(
+            query, gallery, metric=settings['metric'],
+            **settings['rerank_cfg'])
+    else:
+        rows = distance_rows_fn(query, gallery, settings['metric'])
+    return rows(0, len(query))
+
+
+def results_rank_metrics(results: dict,
+                         rerank: bool = False,
+                         max_rank: int = 50) -> Dict[str, object]:
+    """CMC, mAP and mINP of saved results, as :func:`rank_metrics` returns.
+
+    Args:
+        results (dict): From :func:`load_reid_results`.
+        rerank (bool): Apply k-reciprocal re-ranking. Defaults to False.
+        max_rank (int): Length of the CMC curve. Defaults to 50.
+
+    Returns:
+        dict: See :func:`rank_metrics`.
+    """
+    q, g = results['query'], results['gallery']
+    return rank_metrics(
+        results_distance(results, rerank), q['pids'], g['pids'],
+        q['camids'], g['camids'], max_rank=max_rank)
