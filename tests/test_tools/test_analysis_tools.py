@@ -1,0 +1,85 @@
+"""tools/test.py --out, the ranked-list pictures (also through `mim run`,
+which needs the package installed: `pip install -e .`) and the CMC plot, on
+the tiny synthetic set with an untrained model."""
+import os
+import os.path as osp
+
+import mmcv
+import pytest
+import torch
+
+from mmreid_tricks.evaluation import load_reid_results, results_rank_metrics
+from mmreid_tricks.visualization import COLORS, RankedListLayout
+from test_e2e.utils import TINY_CONFIG
+from test_tools.utils import load_tool, run_cli
+
+
+def test_test_out_round_trips_features_and_metrics(tiny):
+    raw = torch.load(tiny['results'], weights_only=True)
+    results = load_reid_results(tiny['results'])
+    assert raw['metrics'] == results['metrics']
+    q, g = results['query'], results['gallery']
+    # tiny_synthetic: 30 test identities, 2 cameras, 40 distractors.
+    assert q['features'].shape == (len(q['img_paths']), 128)
+    assert all(osp.isfile(p) for p in q['img_paths'] + g['img_paths'])
+    assert results['meta']['checkpoint'] == tiny['checkpoint']
+    # The saved features give back the logged metrics.
+    again = results_rank_metrics(results, max_rank=10)
+    metrics = results['metrics']
+    assert 100 * again['mAP'] == pytest.approx(metrics['reid/mAP'])
+    assert 100 * again['cmc'][0].item() == pytest.approx(metrics['reid/R1'])
+    assert 100 * again['cmc'][9].item() == pytest.approx(metrics['reid/R10'])
+    rerank = results_rank_metrics(results, rerank=True, max_rank=10)
+    assert 100 * rerank['mAP'] == pytest.approx(metrics['reid-rerank/mAP'])
+
+
+def test_ranked_pictures_from_results(tiny, tmp_path):
+    tool = load_tool('analysis_tools/visualize_ranked_results.py')
+    out_dir = str(tmp_path / 'vis')
+    tool.main([
+        '--from-results', tiny['results'], '--out-dir', out_dir,
+        '--num-queries', '3', '--topk', '4', '--tile-size', '32', '64'
+    ])
+    files = sorted(os.listdir(out_dir))
+    assert len(files) == 3 and all(f.startswith('worst_') for f in files)
+    layout = RankedListLayout(tile_size=(32, 64))
+    results = load_reid_results(tiny['results'])
+    g_pids = results['gallery']['pids']
+    for name in files:
+        picture = mmcv.imread(osp.join(out_dir, name))
+        assert picture.shape[:2] == layout.canvas_size(4)
+        # Each frame is green or red, green exactly for the query's id.
+        query = int(name.split('_query')[1].split('_')[0])
+        colours = [
+            tuple(int(v) for v in picture[y + layout.tile_h // 2, x + 2])
+            for x, y in map(layout.tile_origin, range(1, 5))
+        ]
+        assert set(colours) <= {COLORS['match'], COLORS['wrong']}
+        pid = int(results['query']['pids'][query])
+        if pid not in g_pids.tolist():
+            assert COLORS['match'] not in colours
+
+
+def test_ranked_pictures_from_config_through_mim_run(tiny, tmp_path):
+    out_dir = str(tmp_path / 'vis')
+    log = run_cli([
+        '-m', 'mim', 'run', 'mmreid_tricks', 'visualize_ranked_results',
+        TINY_CONFIG, tiny['checkpoint'], '--out-dir', out_dir,
+        '--num-queries', '2', '--mode', 'best', '--topk', '3',
+        '--show-ignored', '--cfg-options', *tiny['options']
+    ])
+    assert '2 ranked lists (best queries, top-3)' in log
+    assert len(os.listdir(out_dir)) == 2
+
+
+def test_plot_cmc_of_two_results(tiny, tmp_path):
+    tool = load_tool('analysis_tools/plot_cmc.py')
+    out = tmp_path / 'cmc.png'
+    tool.main([
+        tiny['results'], tiny['results'], '--labels', 'a', 'b', '--rerank',
+        '--out', str(out), '--cfg-options', 'rerank_cfg.k1=10'
+    ])
+    picture = mmcv.imread(str(out))
+    assert picture.shape == (480 * 120 // 100, 640 * 120 // 100, 3)
+    with pytest.raises(SystemExit):
+        tool.main([tiny['results'], '--labels', 'a', 'b', '--out', str(out)])
