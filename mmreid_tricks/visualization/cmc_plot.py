@@ -42,11 +42,13 @@ def plot_cmc_curves(curves: Dict[str, Sequence[float]],
     ax.set_xlim(1, max(len(c) for c in curves.values()))
     ax.set_ylim(0, 100)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc='lower right')
+    # Below the axes: inside, it would hide the low curves of weak models
+    # or the high ones of strong models.
+    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.14), ncol=2,
+              fontsize='small', frameon=False)
     if title:
         ax.set_title(title)
     out_dir = osp.dirname(osp.abspath(out_file))
     os.makedirs(out_dir, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=dpi)
+    fig.savefig(out_file, dpi=dpi, bbox_inches='tight')
     plt.close(fig)

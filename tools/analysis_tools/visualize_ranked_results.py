@@ -18,6 +18,7 @@ import argparse
 import os
 import os.path as osp
 
+import cv2
 import mmcv
 from mmengine.config import DictAction
 
@@ -102,7 +103,7 @@ def main(argv=None) -> None:
             osp.basename(results['query']['img_paths'][index]))[0]
         out_file = osp.join(args.out_dir,
                             f'{args.mode}_{order:03d}_query{index}_{name}.png')
-        mmcv.imwrite(picture, out_file)
+        mmcv.imwrite(picture, out_file, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     print(f'{len(chosen)} ranked lists ({args.mode} queries, top-'
           f'{args.topk}) written to {args.out_dir}')
 
