@@ -129,10 +129,11 @@ def draw_query_result(results: dict,
         summary = 'no match in the gallery (skipped by the metric)'
     else:
         summary = f'AP {100 * ap:.1f}%, first match at rank {first + 1}'
-    title = (f'query {query_index} ({osp.basename(q["img_paths"][query_index])})'
-             f': {summary}.  Frames: green = same identity, red = other '
-             'identity' + (', grey = ignored (same identity and camera)'
-                           if show_ignored else ''))
+    name = osp.basename(q['img_paths'][query_index])
+    legend = 'green = same identity, red = other identity'
+    if show_ignored:
+        legend += ', grey = ignored (same identity and camera)'
+    title = f'query {query_index} ({name}): {summary}.  Frames: {legend}'
     return draw_ranked_list(
         _read(q['img_paths'][query_index]),
         ['query', f'id {pid} cam {cam}'], imgs, kinds, captions, title,

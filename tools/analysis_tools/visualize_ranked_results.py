@@ -2,8 +2,8 @@
 
     python tools/analysis_tools/visualize_ranked_results.py CONFIG CHECKPOINT \
         --out-dir vis --num-queries 10 --mode worst --topk 10
-    python -m mim run mmreid_tricks visualize_ranked_results CONFIG CHECKPOINT \
-        --out-dir vis
+    python -m mim run mmreid_tricks visualize_ranked_results \
+        CONFIG CHECKPOINT --out-dir vis
     # or from saved results (tools/test.py CONFIG CHECKPOINT --out res.pth):
     python tools/analysis_tools/visualize_ranked_results.py \
         --from-results res.pth --out-dir vis

@@ -17,7 +17,6 @@ from ..reid_results import RESULTS_FORMAT, RESULTS_VERSION
 from .reid_metric import _REQUIRED_KEYS, _to_int
 
 
-
 @METRICS.register_module()
 class DumpReIDFeatures(BaseMetric):
     """Write what :class:`ReIDMetric` sees to ``out_file``; compute nothing.

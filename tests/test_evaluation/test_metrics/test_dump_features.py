@@ -77,7 +77,8 @@ def test_foreign_file_is_refused(tmp_path):
 
 def test_pickled_object_is_not_run(tmp_path):
     path = tmp_path / 'evil.pth'
-    torch.save({'format': 'mmreid_tricks.reid_results', 'x': argparse.Namespace()},
-               path)
+    torch.save(
+        {'format': 'mmreid_tricks.reid_results', 'x': argparse.Namespace()},
+        path)
     with pytest.raises(ValueError, match='plain values'):
         load_reid_results(str(path))
