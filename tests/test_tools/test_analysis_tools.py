@@ -60,15 +60,26 @@ def test_ranked_pictures_from_results(tiny, tmp_path):
             assert COLORS['match'] not in colours
 
 
-def test_ranked_pictures_from_config_through_mim_run(tiny, tmp_path):
+def test_ranked_pictures_from_config_and_checkpoint(tiny, tmp_path):
+    tool = load_tool('analysis_tools/visualize_ranked_results.py')
     out_dir = str(tmp_path / 'vis')
-    log = run_cli([
-        '-m', 'mim', 'run', 'mmreid_tricks', 'visualize_ranked_results',
+    tool.main([
         TINY_CONFIG, tiny['checkpoint'], '--out-dir', out_dir,
         '--num-queries', '2', '--mode', 'best', '--topk', '3',
         '--show-ignored', '--cfg-options', *tiny['options']
     ])
-    assert '2 ranked lists (best queries, top-3)' in log
+    assert sorted(os.listdir(out_dir))[0].startswith('best_000_query')
+    assert len(os.listdir(out_dir)) == 2
+
+
+def test_ranked_pictures_through_mim_run(tiny, tmp_path):
+    out_dir = str(tmp_path / 'vis')
+    log = run_cli([
+        '-m', 'mim', 'run', 'mmreid_tricks', 'visualize_ranked_results',
+        '--from-results', tiny['results'], '--out-dir', out_dir,
+        '--num-queries', '2', '--mode', 'random', '--topk', '3'
+    ])
+    assert '2 ranked lists (random queries, top-3)' in log
     assert len(os.listdir(out_dir)) == 2
 
 
