@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 
 from mmreid_tricks.evaluation import load_reid_results
 from mmreid_tricks.evaluation.reid_results import DEFAULT_METRIC_SETTINGS
+from mmreid_tricks.registry import RUNNERS
 
 
 def _evaluators(cfg: Config) -> list:
@@ -116,6 +117,9 @@ def collect_test_results(config: str,
         cfg.work_dir = work_dir or tmp
         out_file = osp.join(tmp, 'results.pth')
         add_results_dump(cfg, out_file, checkpoint)
-        metrics = Runner.from_cfg(cfg).test()
+        runner = (
+            RUNNERS.build(cfg) if 'runner_type' in cfg else
+            Runner.from_cfg(cfg))
+        metrics = runner.test()
         save_metrics_to_results(out_file, metrics)
         return load_reid_results(out_file)
