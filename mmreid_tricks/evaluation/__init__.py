@@ -3,4 +3,4 @@ from .cmc_plot import plot_cmc  # noqa: F401
 from .functional import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .reid_results import (load_reid_results, results_distance,  # noqa: F401
-                           results_rank_metrics)
+                           results_distance_rows, results_rank_metrics)

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from .functional import (average_query_expansion, distance_rows_fn,
                          k_reciprocal_rerank_fn, rank_metrics)
+from .functional.ranking import DistChunkFn
 
 RESULTS_FORMAT = 'mmreid_tricks.reid_results'
 RESULTS_VERSION = 1
@@ -80,8 +81,10 @@ def metric_settings(results: dict) -> dict:
     return {k: saved.get(k, v) for k, v in DEFAULT_METRIC_SETTINGS.items()}
 
 
-def results_distance(results: dict, rerank: bool = False) -> Tensor:
-    """Query-gallery distances as :class:`ReIDMetric` computes them.
+def results_distance_rows(results: dict,
+                          rerank: bool = False) -> DistChunkFn:
+    """Query-gallery distances as :class:`ReIDMetric` computes them, a few
+    query rows at a time (memory stays bounded for large galleries).
 
     The saved settings apply: metric, L2 normalisation and average query
     expansion; re-ranking when asked (with the saved ``rerank_cfg``).
@@ -91,7 +94,8 @@ def results_distance(results: dict, rerank: bool = False) -> Tensor:
         rerank (bool): Apply k-reciprocal re-ranking. Defaults to False.
 
     Returns:
-        Tensor: float32 distances, shape ``[Q, G]``.
+        Callable: ``fn(start, end)`` -> float32 distances of queries
+        ``start:end``, shape ``[end - start, G]``.
     """
     settings = metric_settings(results)
     query = results['query']['features'].float()
@@ -102,12 +106,16 @@ def results_distance(results: dict, rerank: bool = False) -> Tensor:
         query, gallery = average_query_expansion(query, gallery,
                                                  **settings['aqe_cfg'])
     if rerank:
-        rows = k_reciprocal_rerank_fn(
+        return k_reciprocal_rerank_fn(
             query, gallery, metric=settings['metric'],
             **settings['rerank_cfg'])
-    else:
-        rows = distance_rows_fn(query, gallery, settings['metric'])
-    return rows(0, len(query))
+    return distance_rows_fn(query, gallery, settings['metric'])
+
+
+def results_distance(results: dict, rerank: bool = False) -> Tensor:
+    """The full ``[Q, G]`` matrix of :func:`results_distance_rows`."""
+    return results_distance_rows(results, rerank)(
+        0, len(results['query']['pids']))
 
 
 def results_rank_metrics(results: dict,
@@ -125,5 +133,5 @@ def results_rank_metrics(results: dict,
     """
     q, g = results['query'], results['gallery']
     return rank_metrics(
-        results_distance(results, rerank), q['pids'], g['pids'],
+        results_distance_rows(results, rerank), q['pids'], g['pids'],
         q['camids'], g['camids'], max_rank=max_rank)

@@ -1,7 +1,7 @@
 """Ranked-list pictures of saved test results: choose the queries, rank
 their gallery as the metric does, and draw them."""
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Union
 
 import mmcv
 import numpy as np
@@ -14,13 +14,15 @@ from .ranked_list import RankedListLayout, draw_ranked_list
 MODES = ('worst', 'best', 'random')
 
 
-def rank_all_queries(dist: Tensor,
+def rank_all_queries(dist: Union[Tensor, Callable[[int, int], Tensor]],
                      results: dict,
                      chunk_size: int = 64) -> Dict[str, Tensor]:
     """Average precision and first-match rank of every query.
 
     Args:
-        dist (Tensor): Query-gallery distances, shape ``[Q, G]``.
+        dist (Tensor | Callable): Query-gallery distances, shape ``[Q, G]``,
+            or ``fn(start, end)`` giving their rows ``start:end`` (see
+            ``results_distance_rows``), so the full matrix never exists.
         results (dict): Saved results (``load_reid_results``).
         chunk_size (int): Queries sorted at once. Defaults to 64.
 
@@ -29,12 +31,14 @@ def rank_all_queries(dist: Tensor,
         :func:`query_scores`.
     """
     q, g = results['query'], results['gallery']
+    num_q = len(q['pids'])
+    rows = dist if callable(dist) else (lambda s, e: dist[s:e])
     parts = []
-    for start in range(0, len(dist), chunk_size):
-        end = start + chunk_size
+    for start in range(0, num_q, chunk_size):
+        end = min(start + chunk_size, num_q)
         parts.append(
             query_scores(
-                ranked_gallery(dist[start:end], q['pids'][start:end],
+                ranked_gallery(rows(start, end), q['pids'][start:end],
                                g['pids'], q['camids'][start:end],
                                g['camids'])))
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}

@@ -33,13 +33,14 @@ def test_test_out_round_trips_features_and_metrics(tiny):
     assert 100 * rerank['mAP'] == pytest.approx(metrics['reid-rerank/mAP'])
 
 
-def test_ranked_pictures_from_results(tiny, tmp_path):
+@pytest.mark.parametrize('rerank', [False, True])
+def test_ranked_pictures_from_results(tiny, tmp_path, rerank):
     tool = load_tool('analysis_tools/visualize_ranked_results.py')
     out_dir = str(tmp_path / 'vis')
     tool.main([
         '--from-results', tiny['results'], '--out-dir', out_dir,
         '--num-queries', '3', '--topk', '4', '--tile-size', '32', '64'
-    ])
+    ] + (['--rerank'] if rerank else []))
     files = sorted(os.listdir(out_dir))
     assert len(files) == 3 and all(f.startswith('worst_') for f in files)
     layout = RankedListLayout(tile_size=(32, 64))

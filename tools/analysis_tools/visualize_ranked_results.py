@@ -23,7 +23,8 @@ import mmcv
 from mmengine.config import DictAction
 
 import mmreid_tricks  # noqa: F401  (registers modules, checkpoint loader)
-from mmreid_tricks.evaluation import load_reid_results, results_distance
+from mmreid_tricks.evaluation import (load_reid_results,
+                                      results_distance_rows)
 from mmreid_tricks.utils.test_results import collect_test_results
 from mmreid_tricks.visualization import (RankedListLayout, draw_query_result,
                                          rank_all_queries, select_queries)
@@ -90,14 +91,15 @@ def main(argv=None) -> None:
     else:
         results = collect_test_results(args.config, args.checkpoint,
                                        args.cfg_options, args.work_dir)
-    dist = results_distance(results, rerank=args.rerank)
+    dist = results_distance_rows(results, rerank=args.rerank)
     chosen = select_queries(
         rank_all_queries(dist, results), args.mode, args.num_queries,
         args.seed)
     layout = RankedListLayout(tile_size=tuple(args.tile_size))
     os.makedirs(args.out_dir, exist_ok=True)
     for order, index in enumerate(chosen):
-        picture = draw_query_result(results, index, dist[index], args.topk,
+        picture = draw_query_result(results, index,
+                                    dist(index, index + 1)[0], args.topk,
                                     args.show_ignored, layout)
         name = osp.splitext(
             osp.basename(results['query']['img_paths'][index]))[0]
