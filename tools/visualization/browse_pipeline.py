@@ -12,6 +12,7 @@ whole batches on the device and are not drawn.
 """
 import argparse
 import copy
+import inspect
 import os
 import os.path as osp
 
@@ -59,6 +60,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _force_apply(transform_cfg: dict) -> None:
+    """Set the firing probabilities of a transform config to 1, also those
+    left at the class's default."""
+    cls = TRANSFORMS.get(transform_cfg['type'])
+    params = inspect.signature(cls.__init__).parameters if cls else {}
+    for key in APPLY_PROB_KEYS:
+        if key in transform_cfg or key in params:
+            transform_cfg[key] = 1.0
+
+
 def _innermost_dataset(cfg: dict) -> dict:
     """The data set config under dataset wrappers (repeat, concat)."""
     while True:
@@ -104,9 +115,7 @@ def browse_pipeline(cfg: Config, num_images: int, always_apply: bool,
     pipeline = [dict(t) for t in pipeline]
     if always_apply:
         for t in pipeline:
-            for key in APPLY_PROB_KEYS:
-                if key in t:
-                    t[key] = 1.0
+            _force_apply(t)
     dataset = DATASETS.build(dict(dataset_cfg, pipeline=[]))
     transforms = [TRANSFORMS.build(t) for t in pipeline]
     rng = np.random.default_rng(seed)
