@@ -16,6 +16,7 @@ import inspect
 import os
 import os.path as osp
 
+import cv2
 import mmcv
 import numpy as np
 from mmengine.config import Config, DictAction
@@ -151,7 +152,7 @@ def main(argv=None) -> None:
                                    args.seed)
     grid = image_grid(rows, titles, tuple(args.tile_size))
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    mmcv.imwrite(grid, args.out)
+    mmcv.imwrite(grid, args.out, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     batch_augments = cfg.get('model', {}).get('data_preprocessor',
                                               {}).get('batch_augments')
     if batch_augments:
