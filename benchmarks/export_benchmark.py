@@ -61,8 +61,7 @@ def main() -> None:
         '--config',
         default=osp.join(REPO, 'configs', 'strong_baseline_synthetic.py'))
     parser.add_argument('--checkpoint', help='weights (random if absent)')
-    parser.add_argument(
-        '--batch-sizes', type=int, nargs='+', default=[1, 32])
+    parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
     parser.add_argument('--iters', type=int, default=10)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
@@ -85,8 +84,12 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'model.onnx')
-        tool.export(wrapper, torch.rand(2, 3, height, width) * 255, 'onnx',
-                    path, opset=18)
+        tool.export(
+            wrapper,
+            torch.rand(2, 3, height, width) * 255,
+            'onnx',
+            path,
+            opset=18)
         session = ort.InferenceSession(
             path, options, providers=['CPUExecutionProvider'])
 
@@ -99,21 +102,28 @@ def main() -> None:
 
         rng = np.random.default_rng(0)
         for batch_size in args.batch_sizes:
-            batch = (rng.random((batch_size, 3, height, width)) *
-                     255).astype(np.float32)
+            batch = (rng.random(
+                (batch_size, 3, height, width)) * 255).astype(np.float32)
             diff = float(np.abs(run_ort(batch) - run_eager(batch)).max())
             eager = best_rate(run_eager, batch, args.iters, args.repeats)
             onnx = best_rate(run_ort, batch, args.iters, args.repeats)
             rows.append(
-                dict(batch_size=batch_size, eager_img_s=eager,
-                     onnxruntime_img_s=onnx, ratio=onnx / eager,
-                     max_abs_diff=diff))
+                dict(
+                    batch_size=batch_size,
+                    eager_img_s=eager,
+                    onnxruntime_img_s=onnx,
+                    ratio=onnx / eager,
+                    max_abs_diff=diff))
             print(f'batch {batch_size:4d}: eager {eager:9.1f} img/s, '
                   f'onnxruntime {onnx:9.1f} img/s, ratio {onnx / eager:.2f}x'
                   f', max |diff| {diff:.2g}')
-    info = dict(config=args.config, input=(3, height, width),
-                threads=args.threads, torch=torch.__version__,
-                onnxruntime=ort.__version__, results=rows)
+    info = dict(
+        config=args.config,
+        input=(3, height, width),
+        threads=args.threads,
+        torch=torch.__version__,
+        onnxruntime=ort.__version__,
+        results=rows)
     if args.json_out:
         with open(args.json_out, 'w') as f:
             json.dump(info, f, indent=2)

@@ -81,8 +81,7 @@ def metric_settings(results: dict) -> dict:
     return {k: saved.get(k, v) for k, v in DEFAULT_METRIC_SETTINGS.items()}
 
 
-def results_distance_rows(results: dict,
-                          rerank: bool = False) -> DistChunkFn:
+def results_distance_rows(results: dict, rerank: bool = False) -> DistChunkFn:
     """Query-gallery distances as :class:`ReIDMetric` computes them, a few
     query rows at a time (memory stays bounded for large galleries).
 
@@ -107,15 +106,17 @@ def results_distance_rows(results: dict,
                                                  **settings['aqe_cfg'])
     if rerank:
         return k_reciprocal_rerank_fn(
-            query, gallery, metric=settings['metric'],
+            query,
+            gallery,
+            metric=settings['metric'],
             **settings['rerank_cfg'])
     return distance_rows_fn(query, gallery, settings['metric'])
 
 
 def results_distance(results: dict, rerank: bool = False) -> Tensor:
     """The full ``[Q, G]`` matrix of :func:`results_distance_rows`."""
-    return results_distance_rows(results, rerank)(
-        0, len(results['query']['pids']))
+    return results_distance_rows(results,
+                                 rerank)(0, len(results['query']['pids']))
 
 
 def results_rank_metrics(results: dict,
@@ -133,5 +134,9 @@ def results_rank_metrics(results: dict,
     """
     q, g = results['query'], results['gallery']
     return rank_metrics(
-        results_distance_rows(results, rerank), q['pids'], g['pids'],
-        q['camids'], g['camids'], max_rank=max_rank)
+        results_distance_rows(results, rerank),
+        q['pids'],
+        g['pids'],
+        q['camids'],
+        g['camids'],
+        max_rank=max_rank)

@@ -21,9 +21,8 @@ def _evaluators(cfg: Config) -> list:
         raise KeyError(f'config {cfg.filename!r} has no test_evaluator')
     if isinstance(evaluator, dict) and 'metrics' in evaluator:
         evaluator = evaluator['metrics']  # an Evaluator config
-    return list(evaluator) if isinstance(evaluator, (list, tuple)) else [
-        evaluator
-    ]
+    return list(evaluator) if isinstance(evaluator,
+                                         (list, tuple)) else [evaluator]
 
 
 def reid_metric_settings(cfg: Config) -> dict:
@@ -118,8 +117,8 @@ def collect_test_results(config: str,
         out_file = osp.join(tmp, 'results.pth')
         add_results_dump(cfg, out_file, checkpoint)
         runner = (
-            RUNNERS.build(cfg) if 'runner_type' in cfg else
-            Runner.from_cfg(cfg))
+            RUNNERS.build(cfg)
+            if 'runner_type' in cfg else Runner.from_cfg(cfg))
         metrics = runner.test()
         save_metrics_to_results(out_file, metrics)
         return load_reid_results(out_file)

@@ -34,8 +34,8 @@ def image_grid(rows: Sequence[Sequence[np.ndarray]],
     if any(len(row) != num_cols for row in rows):
         raise ValueError(f'every row needs {num_cols} images (one per '
                          f'column title), got {[len(r) for r in rows]}')
-    canvas = np.full((title_height + len(rows) * (height + gap),
-                      num_cols * (width + gap) + gap, 3), 255, np.uint8)
+    canvas = np.full((title_height + len(rows) * (height + gap), num_cols *
+                      (width + gap) + gap, 3), 255, np.uint8)
     for c, title in enumerate(column_titles):
         x = gap + c * (width + gap)
         for line_no, line in enumerate(title.split('\n')[:2]):

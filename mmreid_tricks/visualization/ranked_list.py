@@ -75,13 +75,18 @@ class RankedListLayout:
         """``(height, width)`` of the picture of ``num_gallery`` tiles."""
         x, y = self.tile_origin(num_gallery)
         width = x + self.cell_w + self.gap
-        height = (y + self.tile_h + 2 * self.border +
-                  self.caption_lines * self.line_height + self.gap)
+        height = (
+            y + self.tile_h + 2 * self.border +
+            self.caption_lines * self.line_height + self.gap)
         return height, width
 
 
-def _put_text(canvas: np.ndarray, text: str, x: int, y: int,
-              color=_TEXT, max_width: int = 0) -> None:
+def _put_text(canvas: np.ndarray,
+              text: str,
+              x: int,
+              y: int,
+              color=_TEXT,
+              max_width: int = 0) -> None:
     scale = 0.45
     if max_width:  # shrink long text to fit under its tile
         width = cv2.getTextSize(text, _FONT, scale, 1)[0][0]
@@ -92,14 +97,14 @@ def _put_text(canvas: np.ndarray, text: str, x: int, y: int,
 def _tile(img: np.ndarray, layout: RankedListLayout, kind: str) -> np.ndarray:
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    img = cv2.resize(img, (layout.tile_w, layout.tile_h),
-                     interpolation=cv2.INTER_LINEAR)
+    img = cv2.resize(
+        img, (layout.tile_w, layout.tile_h), interpolation=cv2.INTER_LINEAR)
     if kind == 'ignored':  # greyed out: grey levels faded towards white
         gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
         img = cv2.cvtColor(gray // 2 + 128, cv2.COLOR_GRAY2BGR)
     b = layout.border
-    return cv2.copyMakeBorder(img, b, b, b, b, cv2.BORDER_CONSTANT,
-                              value=COLORS[kind])
+    return cv2.copyMakeBorder(
+        img, b, b, b, b, cv2.BORDER_CONSTANT, value=COLORS[kind])
 
 
 def draw_ranked_list(query_img: np.ndarray,
@@ -138,8 +143,12 @@ def draw_ranked_list(query_img: np.ndarray,
     height, width = layout.canvas_size(len(gallery_imgs))
     canvas = np.full((height, width, 3), _BACKGROUND, dtype=np.uint8)
     if title:
-        _put_text(canvas, title, layout.gap, layout.line_height - 4,
-                  max_width=width - 2 * layout.gap)
+        _put_text(
+            canvas,
+            title,
+            layout.gap,
+            layout.line_height - 4,
+            max_width=width - 2 * layout.gap)
     tiles: List[Tuple[np.ndarray, str, Sequence[str]]] = [
         (query_img, 'query', query_caption)
     ] + list(zip(gallery_imgs, kinds, captions))

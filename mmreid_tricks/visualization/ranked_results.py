@@ -38,9 +38,9 @@ def rank_all_queries(dist: Union[Tensor, Callable[[int, int], Tensor]],
         end = min(start + chunk_size, num_q)
         parts.append(
             query_scores(
-                ranked_gallery(rows(start, end), q['pids'][start:end],
-                               g['pids'], q['camids'][start:end],
-                               g['camids'])))
+                ranked_gallery(
+                    rows(start, end), q['pids'][start:end], g['pids'],
+                    q['camids'][start:end], g['camids'])))
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -139,6 +139,5 @@ def draw_query_result(results: dict,
         legend += ', grey = ignored (same identity and camera)'
     title = f'query {query_index} ({name}): {summary}.  Frames: {legend}'
     return draw_ranked_list(
-        _read(q['img_paths'][query_index]),
-        ['query', f'id {pid} cam {cam}'], imgs, kinds, captions, title,
-        layout)
+        _read(q['img_paths'][query_index]), ['query', f'id {pid} cam {cam}'],
+        imgs, kinds, captions, title, layout)

@@ -90,8 +90,7 @@ def data_root(tmp_path_factory):
     images."""
     root = str(tmp_path_factory.mktemp('dist') / 'data')
     generate = dict(
-        Config.fromfile(TINY_CONFIG).generate,
-        num_distractors=NUM_DISTRACTORS)
+        Config.fromfile(TINY_CONFIG).generate, num_distractors=NUM_DISTRACTORS)
     counts = generate_synthetic_market1501(root, **generate)
     # The reader drops the junk images the gallery count includes.
     num_test = counts['query'] + counts['gallery'] - counts['num_junk']
@@ -432,8 +431,8 @@ def _sampler_epochs(seed, hook, epochs, start_iter=0):
     for epoch in range(epochs):
         sampler.set_epoch(epoch)
         lengths.append(len(loader))
-    start_epoch = next(e for e in range(epochs)
-                       if sum(lengths[:e + 1]) > start_iter)
+    start_epoch = next(
+        e for e in range(epochs) if sum(lengths[:e + 1]) > start_iter)
     runner = SimpleNamespace(
         train_dataloader=loader, epoch=start_epoch, iter=start_iter)
     drawn = []

@@ -6,10 +6,10 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-
-from mmreid_tricks.registry import MODELS
 from test_e2e.utils import TINY_CONFIG, cli_options
 from test_tools.utils import run_cli
+
+from mmreid_tricks.registry import MODELS
 
 
 @pytest.fixture(scope='session')
@@ -29,5 +29,9 @@ def tiny(tmp_path_factory):
         *cli_options(data)
     ])
     return dict(
-        root=root, data=data, checkpoint=ckpt, results=results, log=log,
+        root=root,
+        data=data,
+        checkpoint=ckpt,
+        results=results,
+        log=log,
         options=cli_options(data))

@@ -1,5 +1,4 @@
 import mmcv
-
 from test_e2e.utils import TINY_CONFIG
 from test_tools.utils import load_tool
 

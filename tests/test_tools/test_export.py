@@ -4,7 +4,6 @@ import importlib.util
 
 import pytest
 import torch
-
 from test_e2e.utils import TINY_CONFIG
 from test_tools.utils import load_tool
 

@@ -19,7 +19,11 @@ def load_tool(relative_path: str):
 
 def run_cli(args):
     env = dict(os.environ, PYTHONPATH=REPO)
-    out = subprocess.run([sys.executable, *args], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, *args],
+                         cwd=REPO,
+                         env=env,
+                         capture_output=True,
+                         text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout + out.stderr

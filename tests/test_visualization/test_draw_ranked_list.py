@@ -11,8 +11,9 @@ from mmreid_tricks.visualization import (COLORS, RankedListLayout,
 def frame_color(picture, layout, index):
     """The colour in the middle of the left frame of tile ``index``."""
     x, y = layout.tile_origin(index)
-    return tuple(int(v) for v in picture[y + layout.tile_h // 2,
-                                         x + layout.border // 2])
+    return tuple(
+        int(v)
+        for v in picture[y + layout.tile_h // 2, x + layout.border // 2])
 
 
 def test_layout_size_and_frames():
@@ -51,10 +52,16 @@ def results(tmp_path):
         paths.append(path)
     feats = torch.eye(6)
     return dict(
-        query=dict(features=feats[:1], pids=torch.tensor([1]),
-                   camids=torch.tensor([0]), img_paths=paths[:1]),
-        gallery=dict(features=feats[1:], pids=torch.tensor(g_pids),
-                     camids=torch.tensor(g_cams), img_paths=paths[1:]))
+        query=dict(
+            features=feats[:1],
+            pids=torch.tensor([1]),
+            camids=torch.tensor([0]),
+            img_paths=paths[:1]),
+        gallery=dict(
+            features=feats[1:],
+            pids=torch.tensor(g_pids),
+            camids=torch.tensor(g_cams),
+            img_paths=paths[1:]))
 
 
 @pytest.mark.parametrize('show_ignored', [False, True])
@@ -62,8 +69,8 @@ def test_query_picture_colours_follow_the_ranking(results, show_ignored):
     # Ranked: 0 (ignored), 1 (wrong), 2 (match), 3 (wrong), 4 (match).
     dist = torch.tensor([0.0, 0.1, 0.2, 0.3, 0.4])
     layout = RankedListLayout(tile_size=(16, 32), border=3, gap=4)
-    picture = draw_query_result(results, 0, dist, topk=3,
-                                show_ignored=show_ignored, layout=layout)
+    picture = draw_query_result(
+        results, 0, dist, topk=3, show_ignored=show_ignored, layout=layout)
     expected = ['wrong', 'match', 'wrong']
     if show_ignored:
         expected = ['ignored'] + expected
@@ -78,8 +85,7 @@ def test_worst_and_best_queries(results):
         k: (torch.cat([v, v]) if k != 'img_paths' else v * 2)
         for k, v in q.items()
     }
-    dist = torch.tensor([[0.0, 0.1, 0.2, 0.3, 0.4],
-                         [0.0, 0.4, 0.1, 0.3, 0.2]])
+    dist = torch.tensor([[0.0, 0.1, 0.2, 0.3, 0.4], [0.0, 0.4, 0.1, 0.3, 0.2]])
     scores = rank_all_queries(dist, results, chunk_size=1)
     assert scores['first_match'].tolist() == [1, 0]
     assert select_queries(scores, 'worst', 1) == [0]

@@ -11,11 +11,14 @@ the reported ``reid/R1``. ``--rerank`` adds each result's curve with
 k-reciprocal re-ranking.
 """
 import argparse
+import os
+import os.path as osp
 
+import mmcv
 from mmengine.config import DictAction
 
-from mmreid_tricks.evaluation import load_reid_results, results_rank_metrics
-from mmreid_tricks.visualization import plot_cmc_curves
+from mmreid_tricks.evaluation import (load_reid_results, plot_cmc,
+                                      results_rank_metrics)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -34,6 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='also plot each result with k-reciprocal re-ranking')
     parser.add_argument('--title', help='plot title')
+    parser.add_argument(
+        '--dpi', type=int, default=100, help='pixels per inch (6.4 x 4.8)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -68,10 +73,12 @@ def main(argv=None) -> None:
             cmc = results_rank_metrics(
                 results, rerank=rerank, max_rank=args.max_rank)['cmc']
             name = f'{label} + re-ranking' if rerank else label
-            curves[name] = cmc.tolist()
+            curves[name] = 100 * cmc
             print(f'{name}: R1 {100 * cmc[0]:.2f}%, R5 '
                   f'{100 * cmc[min(4, len(cmc) - 1)]:.2f}%')
-    plot_cmc_curves(curves, args.out, args.title)
+    picture = plot_cmc(curves, title=args.title or 'CMC', dpi=args.dpi)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    mmcv.imwrite(picture[..., ::-1], args.out)  # RGB -> BGR for OpenCV
     print(f'CMC plot written to {args.out}')
 
 

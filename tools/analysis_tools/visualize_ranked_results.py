@@ -23,8 +23,7 @@ import mmcv
 from mmengine.config import DictAction
 
 import mmreid_tricks  # noqa: F401  (registers modules, checkpoint loader)
-from mmreid_tricks.evaluation import (load_reid_results,
-                                      results_distance_rows)
+from mmreid_tricks.evaluation import load_reid_results, results_distance_rows
 from mmreid_tricks.utils.test_results import collect_test_results
 from mmreid_tricks.visualization import (RankedListLayout, draw_query_result,
                                          rank_all_queries, select_queries)
@@ -103,8 +102,8 @@ def main(argv=None) -> None:
                                     args.show_ignored, layout)
         name = osp.splitext(
             osp.basename(results['query']['img_paths'][index]))[0]
-        out_file = osp.join(args.out_dir,
-                            f'{args.mode}_{order:03d}_query{index}_{name}.png')
+        out_file = osp.join(
+            args.out_dir, f'{args.mode}_{order:03d}_query{index}_{name}.png')
         mmcv.imwrite(picture, out_file, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     print(f'{len(chosen)} ranked lists ({args.mode} queries, top-'
           f'{args.topk}) written to {args.out_dir}')

@@ -99,8 +99,8 @@ def _test_input_size(cfg: Config) -> tuple:
                    f'{cfg.filename!r}: give --input-size H W')
 
 
-def export(wrapper: torch.nn.Module, example: torch.Tensor, fmt: str,
-           out: str, opset: int) -> None:
+def export(wrapper: torch.nn.Module, example: torch.Tensor, fmt: str, out: str,
+           opset: int) -> None:
     """Write ``wrapper`` as ONNX or TorchScript, batch axis dynamic."""
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     if fmt == 'torchscript':
@@ -114,7 +114,9 @@ def export(wrapper: torch.nn.Module, example: torch.Tensor, fmt: str,
         out,
         input_names=['images'],
         output_names=['features'],
-        dynamic_shapes={'images': {0: batch}},
+        dynamic_shapes={'images': {
+            0: batch
+        }},
         opset_version=opset,
         dynamo=True,
         external_data=False)
@@ -165,8 +167,8 @@ def check_parity(cfg: Config, model: torch.nn.Module,
         if metric['normalize_feature']:
             feats = torch.nn.functional.normalize(feats, dim=1)
         query, gallery = feats[is_query], feats[~is_query]
-        dist = distance_rows_fn(query, gallery,
-                                metric['metric'])(0, len(query))
+        dist = distance_rows_fn(query, gallery, metric['metric'])(0,
+                                                                  len(query))
         order = ranked_gallery(dist, pids[is_query], pids[~is_query],
                                camids[is_query], camids[~is_query])['order']
         tops.append(order[:, :topk])

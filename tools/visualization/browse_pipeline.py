@@ -93,8 +93,10 @@ def _as_image(results: dict) -> np.ndarray:
 
 def _title(index: int, transform_cfg: dict, always_apply: bool) -> str:
     name = str(transform_cfg['type']).split('.')[-1]
-    probs = [f'{k}={transform_cfg[k]}' for k in APPLY_PROB_KEYS
-             if k in transform_cfg]
+    probs = [
+        f'{k}={transform_cfg[k]}' for k in APPLY_PROB_KEYS
+        if k in transform_cfg
+    ]
     return f'{index}. {name}' + ('\n' + ', '.join(probs) if probs else '')
 
 

@@ -10,6 +10,6 @@ from .rerank import k_reciprocal_rerank, k_reciprocal_rerank_fn
 __all__ = [
     'DistanceRows', 'IdentityLayout', 'average_query_expansion',
     'distance_rows_fn', 'k_reciprocal_rerank', 'k_reciprocal_rerank_fn',
-    'pairwise_distance', 'query_scores', 'rank_metrics',
-    'rank_metrics_cuhk03', 'rank_metrics_from_features', 'ranked_gallery'
+    'pairwise_distance', 'query_scores', 'rank_metrics', 'rank_metrics_cuhk03',
+    'rank_metrics_from_features', 'ranked_gallery'
 ]

@@ -71,7 +71,8 @@ def query_scores(ranked: Dict[str, Tensor]) -> Dict[str, Tensor]:
     match, rank = ranked['match'], ranked['rank']
     num_pos = match.sum(1)
     hits = match.long().cumsum(1)  # j + 1 at the j-th positive
-    precision = torch.where(match, hits.double() / (rank + 1).double(),
+    precision = torch.where(match,
+                            hits.double() / (rank + 1).double(),
                             torch.zeros((), dtype=torch.float64))
     ap = precision.sum(1) / num_pos.double()
     big = torch.iinfo(torch.long).max

@@ -65,8 +65,9 @@ class DumpReIDFeatures(BaseMetric):
                 data_samples: Sequence[dict]) -> None:
         """Keep each sample's embedding, identity, camera, role and path."""
         for sample in data_samples:
-            missing = [k for k in _REQUIRED_KEYS + ('img_path', )
-                       if k not in sample]
+            missing = [
+                k for k in _REQUIRED_KEYS + ('img_path', ) if k not in sample
+            ]
             if missing:
                 raise KeyError(
                     'DumpReIDFeatures needs '

@@ -43,8 +43,7 @@ def test_scores_average_to_rank_metrics(seed):
     g_cams = torch.from_numpy(rng.integers(0, 3, num_g))
     # Rounded distances: many ties, where the tie order matters.
     dist = torch.from_numpy(np.round(rng.random((num_q, num_g)), 1)).float()
-    scores = query_scores(
-        ranked_gallery(dist, q_pids, g_pids, q_cams, g_cams))
+    scores = query_scores(ranked_gallery(dist, q_pids, g_pids, q_cams, g_cams))
     expected = rank_metrics(dist, q_pids, g_pids, q_cams, g_cams, max_rank=20)
     valid = ~torch.isnan(scores['ap'])
     assert scores['ap'][valid].mean().item() == pytest.approx(
@@ -57,5 +56,6 @@ def test_scores_average_to_rank_metrics(seed):
 
 def test_shape_mismatch_is_refused():
     with pytest.raises(ValueError, match='expected'):
-        ranked_gallery(torch.zeros(2, 3), torch.zeros(2), torch.zeros(4),
-                       torch.zeros(2), torch.zeros(4))
+        ranked_gallery(
+            torch.zeros(2, 3), torch.zeros(2), torch.zeros(4), torch.zeros(2),
+            torch.zeros(4))

@@ -15,8 +15,8 @@ def samples(num=40, dim=6, seed=0):
     out = []
     for i in range(num):
         s = DataSample().set_gt_label(int(rng.integers(1, 6)))
-        s.set_field(torch.from_numpy(rng.normal(size=dim)).float(),
-                    'pred_feature')
+        s.set_field(
+            torch.from_numpy(rng.normal(size=dim)).float(), 'pred_feature')
         s.set_metainfo(
             dict(camid=i % 3, is_query=i < 10, img_path=f'img_{i}.jpg'))
         out.append(s.to_dict())
@@ -48,9 +48,8 @@ def test_dump_round_trips_what_the_metric_sees(tmp_path, normalize):
     feats = torch.stack([d['pred_feature'] for d in data])
     assert torch.equal(torch.cat([q['features'], g['features']]), feats)
     assert q['camids'].tolist() == [i % 3 for i in range(10)]
-    assert torch.cat([q['pids'], g['pids']]).tolist() == [
-        int(d['gt_label']) for d in data
-    ]
+    assert torch.cat([q['pids'], g['pids']
+                      ]).tolist() == [int(d['gt_label']) for d in data]
     # The metric recomputed from the file equals the metric's own.
     again = results_rank_metrics(results, max_rank=5)
     assert 100 * again['mAP'] == pytest.approx(metrics['reid/mAP'])
@@ -78,7 +77,9 @@ def test_foreign_file_is_refused(tmp_path):
 def test_pickled_object_is_not_run(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save(
-        {'format': 'mmreid_tricks.reid_results', 'x': argparse.Namespace()},
-        path)
+        {
+            'format': 'mmreid_tricks.reid_results',
+            'x': argparse.Namespace()
+        }, path)
     with pytest.raises(ValueError, match='plain values'):
         load_reid_results(str(path))
