@@ -6,7 +6,7 @@ and image paths (see :class:`DumpReIDFeatures`), the metrics, and under
 ``meta['metric']`` the distance settings of the config's first ReID metric.
 """
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,65 @@ DEFAULT_METRIC_SETTINGS = dict(
     rerank_cfg=dict(k1=20, k2=6, lambda_value=0.3),
     aqe=False,
     aqe_cfg=dict(top_k=5, alpha=3.0))
+
+
+def make_reid_results(features: Tensor,
+                      pids: Sequence[int],
+                      camids: Sequence[int],
+                      is_query: Sequence[bool],
+                      img_paths: Sequence[str],
+                      meta: Optional[dict] = None) -> dict:
+    """Split embeddings of a test set into the results dict (query, gallery).
+
+    Args:
+        features (Tensor): Embeddings, shape ``[N, D]``.
+        pids (Sequence[int]): Identities, ``N`` of them.
+        camids (Sequence[int]): Cameras.
+        is_query (Sequence[bool]): True for a query, False for a gallery
+            image.
+        img_paths (Sequence[str]): The images.
+        meta (dict, optional): Kept under ``'meta'``: strings, numbers,
+            bools, None, lists and dicts only. Defaults to None.
+
+    Returns:
+        dict: As :func:`load_reid_results` returns it (without metrics).
+    """
+    is_query = torch.as_tensor(is_query, dtype=torch.bool)
+    pids = torch.as_tensor(pids, dtype=torch.long)
+    camids = torch.as_tensor(camids, dtype=torch.long)
+    sizes = {len(features), len(pids), len(camids), len(img_paths)}
+    if sizes != {len(is_query)}:
+        raise ValueError('features, pids, camids, is_query and img_paths '
+                         f'must have one row per image, got sizes {sizes}')
+    data = dict(
+        format=RESULTS_FORMAT,
+        version=RESULTS_VERSION,
+        meta=plain_meta(meta or {}))
+    for name, rows in (('query', is_query), ('gallery', ~is_query)):
+        if not rows.any():
+            raise ValueError(f'no {name} image among the {len(is_query)} '
+                             'test images; check the `is_query` of the '
+                             'test data set')
+        index = rows.nonzero().squeeze(1)
+        data[name] = dict(
+            features=features.detach().float().cpu()[index],
+            pids=pids[index],
+            camids=camids[index],
+            img_paths=[str(img_paths[i]) for i in index.tolist()])
+    return data
+
+
+def plain_meta(value):
+    """``value`` with config dicts and tuples as plain dicts and lists,
+    which ``torch.load(weights_only=True)`` accepts."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_meta(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_meta(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError('results meta holds only strings, numbers, bools, None, '
+                    f'lists and dicts, got {type(value)}')
 
 
 def load_reid_results(path: str) -> dict:

@@ -1,18 +1,13 @@
-"""Run a config's test loop and keep its embeddings: the one place where the
-analysis tools (``tools/test.py --out``, ranked-list pictures, CMC curves)
-get the query and gallery features the ReID metric sees."""
-import os.path as osp
-import tempfile
+"""Make a config's test loop save its embeddings (``tools/test.py --out``)
+for the analysis tools, and read the distance settings of its ReID
+metric."""
 from typing import Optional
 
 import torch
 from mmengine.config import Config
 from mmengine.dist import is_main_process
-from mmengine.runner import Runner
 
-from mmreid_tricks.evaluation import load_reid_results
 from mmreid_tricks.evaluation.reid_results import DEFAULT_METRIC_SETTINGS
-from mmreid_tricks.registry import RUNNERS
 
 
 def _evaluators(cfg: Config) -> list:
@@ -81,44 +76,3 @@ def save_metrics_to_results(out_file: str, metrics: dict) -> None:
     data = torch.load(out_file, map_location='cpu', weights_only=True)
     data['metrics'] = {k: float(v) for k, v in metrics.items()}
     torch.save(data, out_file)
-
-
-def collect_test_results(config: str,
-                         checkpoint: str,
-                         cfg_options: Optional[dict] = None,
-                         work_dir: Optional[str] = None) -> dict:
-    """Test a checkpoint on its config's test set; return the results.
-
-    The runner is built as ``tools/test.py`` builds it (one process).
-
-    Args:
-        config (str): The config file.
-        checkpoint (str): The checkpoint file.
-        cfg_options (dict, optional): Overrides, as ``--cfg-options``.
-            Defaults to None.
-        work_dir (str, optional): The runner's work directory; a temporary
-            one when None.
-
-    Returns:
-        dict: As :func:`load_reid_results`, with ``'metrics'``.
-    """
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    cfg.load_from = checkpoint
-    cfg.launcher = 'none'
-    loader = cfg.test_dataloader
-    if loader.get('num_workers', 0) == 0:
-        loader['persistent_workers'] = False
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg.work_dir = work_dir or tmp
-        out_file = osp.join(tmp, 'results.pth')
-        add_results_dump(cfg, out_file, checkpoint)
-        runner = (
-            RUNNERS.build(cfg)
-            if 'runner_type' in cfg else Runner.from_cfg(cfg))
-        metrics = runner.test()
-        save_metrics_to_results(out_file, metrics)
-        return load_reid_results(out_file)

@@ -95,3 +95,18 @@ def test_plot_cmc_of_two_results(tiny, tmp_path):
     assert mmcv.imread(str(out)).shape == (480, 640, 3)
     with pytest.raises(SystemExit):
         tool.main([tiny['results'], '--labels', 'a', 'b', '--out', str(out)])
+
+
+def test_config_path_embeds_what_test_out_saved(tiny):
+    tool = load_tool('analysis_tools/visualize_ranked_results.py')
+    embedded = tool.embed_test_set(
+        TINY_CONFIG, tiny['checkpoint'],
+        {o.split('=')[0]: o.split('=')[1]
+         for o in tiny['options']})
+    saved = load_reid_results(tiny['results'])
+    for part in ('query', 'gallery'):
+        assert embedded[part]['img_paths'] == saved[part]['img_paths']
+        assert torch.equal(embedded[part]['pids'], saved[part]['pids'])
+        assert torch.allclose(
+            embedded[part]['features'], saved[part]['features'], atol=1e-6)
+    assert embedded['meta']['metric'] == saved['meta']['metric']

@@ -23,8 +23,10 @@ import mmcv
 from mmengine.config import DictAction
 
 import mmreid_tricks  # noqa: F401  (registers modules, checkpoint loader)
-from mmreid_tricks.evaluation import load_reid_results, results_distance_rows
-from mmreid_tricks.utils.test_results import collect_test_results
+from mmreid_tricks.apis import ReIDFeatureExtractor
+from mmreid_tricks.evaluation import (load_reid_results, make_reid_results,
+                                      results_distance_rows)
+from mmreid_tricks.utils.test_results import reid_metric_settings
 from mmreid_tricks.visualization import (RankedListLayout, draw_query_result,
                                          rank_all_queries, select_queries)
 
@@ -67,7 +69,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar=('W', 'H'),
         help='size of each image in the picture')
     parser.add_argument('--seed', type=int, default=0, help='seed of random')
-    parser.add_argument('--work-dir', help="the test runner's work dir")
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -83,13 +84,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def embed_test_set(config: str, checkpoint: str, cfg_options) -> dict:
+    """The config's test set embedded as the metric sees it, as results."""
+    extractor = ReIDFeatureExtractor(
+        config, checkpoint, cfg_options=cfg_options)
+    out = extractor.extract_dataset()
+    meta = dict(
+        config=config,
+        checkpoint=checkpoint,
+        metric=reid_metric_settings(extractor.cfg))
+    return make_reid_results(out.features, out.pids, out.camids, out.is_query,
+                             out.paths, meta)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.from_results:
         results = load_reid_results(args.from_results)
     else:
-        results = collect_test_results(args.config, args.checkpoint,
-                                       args.cfg_options, args.work_dir)
+        results = embed_test_set(args.config, args.checkpoint,
+                                 args.cfg_options)
     dist = results_distance_rows(results, rerank=args.rerank)
     chosen = select_queries(
         rank_all_queries(dist, results), args.mode, args.num_queries,

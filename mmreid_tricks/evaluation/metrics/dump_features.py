@@ -7,13 +7,13 @@ reads it without running any pickled code.
 """
 import os
 import os.path as osp
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.evaluator import BaseMetric
 
 from mmreid_tricks.registry import METRICS
-from ..reid_results import RESULTS_FORMAT, RESULTS_VERSION
+from ..reid_results import make_reid_results, plain_meta
 from .reid_metric import _REQUIRED_KEYS, _to_int
 
 
@@ -59,7 +59,7 @@ class DumpReIDFeatures(BaseMetric):
         super().__init__(
             collect_device=collect_device, collect_dir=collect_dir)
         self.out_file = out_file
-        self.meta = _plain(meta or {})
+        self.meta = plain_meta(meta or {})
 
     def process(self, data_batch: Sequence[dict],
                 data_samples: Sequence[dict]) -> None:
@@ -84,39 +84,12 @@ class DumpReIDFeatures(BaseMetric):
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Write the gathered samples to ``out_file``; no metric."""
-        data = dict(
-            format=RESULTS_FORMAT,
-            version=RESULTS_VERSION,
-            query=_split(results, True),
-            gallery=_split(results, False),
-            meta=self.meta)
+        data = make_reid_results(
+            torch.stack([r['feature'] for r in results]),
+            [r['pid'] for r in results], [r['camid'] for r in results],
+            [r['is_query'] for r in results], [r['img_path']
+                                               for r in results], self.meta)
         out_dir = osp.dirname(osp.abspath(self.out_file))
         os.makedirs(out_dir, exist_ok=True)
         torch.save(data, self.out_file)
         return {}
-
-
-def _plain(value):
-    """``value`` with config dicts and tuples as plain dicts and lists,
-    which ``torch.load(weights_only=True)`` accepts."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    raise TypeError('DumpReIDFeatures meta holds only strings, numbers, '
-                    f'bools, None, lists and dicts, got {type(value)}')
-
-
-def _split(results: List[dict], is_query: bool) -> dict:
-    part = [r for r in results if r['is_query'] == is_query]
-    if not part:
-        raise ValueError(
-            f'DumpReIDFeatures got no {"query" if is_query else "gallery"} '
-            'sample; check the `is_query` of the test data set')
-    return dict(
-        features=torch.stack([r['feature'] for r in part]),
-        pids=torch.tensor([r['pid'] for r in part], dtype=torch.long),
-        camids=torch.tensor([r['camid'] for r in part], dtype=torch.long),
-        img_paths=[r['img_path'] for r in part])
