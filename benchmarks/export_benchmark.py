@@ -25,12 +25,10 @@ import time
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 import mmreid_tricks  # noqa: F401
+from mmreid_tricks.apis.model_loading import build_model
 from mmreid_tricks.models.reid import ReIDFeatureExporter
-from mmreid_tricks.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -71,12 +69,7 @@ def main() -> None:
     import onnxruntime as ort
     torch.set_num_threads(args.threads)
     tool = _export_tool()
-    cfg = Config.fromfile(args.config)
-    if args.checkpoint:
-        model = tool.load_model(cfg, args.checkpoint)
-    else:
-        init_default_scope(cfg.get('default_scope', 'mmreid_tricks'))
-        model = MODELS.build(cfg.model).eval()
+    model, cfg = build_model(args.config, args.checkpoint, 'cpu')
     wrapper = ReIDFeatureExporter(model).eval()
     height, width = tool._test_input_size(cfg)
     options = ort.SessionOptions()

@@ -39,7 +39,7 @@ def test_checkpoint_of_another_model_is_refused(tiny, tmp_path):
     state['state_dict']['head.classifier.weight'] = torch.zeros(7, 128)
     bad = str(tmp_path / 'other.pth')
     torch.save(state, bad)
-    with pytest.raises(RuntimeError, match='does not fit the model'):
+    with pytest.raises(ValueError, match='does not fit the model'):
         tool.main([
             TINY_CONFIG, bad, '--format', 'torchscript', '--out',
             str(tmp_path / 'm.pt'), '--no-check'

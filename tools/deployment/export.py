@@ -19,17 +19,16 @@ import argparse
 import os
 import os.path as osp
 
-import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import Runner
 
 import mmreid_tricks  # noqa: F401  (registers modules, checkpoint loader)
+from mmreid_tricks.apis.model_loading import build_model
 from mmreid_tricks.evaluation.functional import (distance_rows_fn,
                                                  ranked_gallery)
 from mmreid_tricks.models.reid import ReIDFeatureExporter
-from mmreid_tricks.registry import MODELS
 from mmreid_tricks.utils.test_results import reid_metric_settings
 
 
@@ -71,20 +70,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_model(cfg: Config, checkpoint: str) -> torch.nn.Module:
-    """The config's model with the checkpoint's weights, in eval mode."""
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
-    init_default_scope(cfg.get('default_scope', 'mmreid_tricks'))
-    model = MODELS.build(cfg.model)
-    try:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    except RuntimeError as err:
-        raise RuntimeError(f'checkpoint {checkpoint!r} does not fit the '
-                           f'model of {cfg.filename!r}: {err}') from err
-    return model.eval()
-
-
 def _test_input_size(cfg: Config) -> tuple:
     """``(H, W)`` of the test pipeline's Resize."""
     dataset = cfg.test_dataloader.dataset
@@ -123,7 +108,7 @@ def export(wrapper: torch.nn.Module, example: torch.Tensor, fmt: str, out: str,
 
 
 def load_exported(fmt: str, path: str):
-    """A function ``f(images: np.ndarray) -> np.ndarray`` of the export."""
+    """A function ``f(images: ndarray) -> ndarray`` of the export."""
     if fmt == 'torchscript':
         module = torch.jit.load(path, map_location='cpu')
         return lambda x: module(torch.from_numpy(x)).detach().numpy()
@@ -181,10 +166,10 @@ def check_parity(cfg: Config, model: torch.nn.Module,
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    model = load_model(cfg, args.checkpoint)
+    # Every checkpoint key must fit the model, else a ValueError names them.
+    model, cfg = build_model(args.config, args.checkpoint, 'cpu',
+                             args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmreid_tricks'))
     l2_normalize = args.l2_normalize
     if l2_normalize is None:
         l2_normalize = bool(reid_metric_settings(cfg)['normalize_feature'])
@@ -210,5 +195,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    np.set_printoptions(precision=4)
     main()
