@@ -7,6 +7,12 @@
 
 Without GPUs the distributed launchers run on CPU with gloo
 (:func:`mmreid_tricks.utils.prepare_distributed_cfg`).
+
+``--out results.pth`` saves the query and gallery embeddings, identities,
+cameras, image paths and the metrics (tensors and plain values only, read
+back with ``mmreid_tricks.evaluation.load_reid_results``) for
+``tools/analysis_tools/plot_cmc.py`` and ``visualize_ranked_results.py``;
+``--out metrics.json`` (or ``.yaml``) saves the metrics alone.
 """
 import argparse
 import os
@@ -21,6 +27,10 @@ from mmengine.runner import Runner
 import mmreid_tricks  # noqa: F401  (registers modules)
 from mmreid_tricks.utils import (install_checkpoint_loader,
                                  prepare_distributed_cfg)
+from mmreid_tricks.utils.test_results import (add_results_dump,
+                                              save_metrics_to_results)
+
+METRICS_ONLY_SUFFIXES = ('.json', '.yaml', '.yml')
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,7 +38,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where to save the metrics')
-    parser.add_argument('--out', help='dump the metrics to this file')
+    parser.add_argument(
+        '--out',
+        help='save the results: FILE.pth holds the query/gallery features, '
+        'pids, camids, image paths and the metrics (loadable with '
+        'torch.load(weights_only=True) or '
+        'mmreid_tricks.evaluation.load_reid_results); FILE.json or '
+        'FILE.yaml holds the metrics only')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -62,12 +78,17 @@ def main() -> None:
     loader = cfg.test_dataloader
     if loader.get('num_workers', 0) == 0:
         loader['persistent_workers'] = False
+    dump_features = args.out and not args.out.endswith(METRICS_ONLY_SUFFIXES)
+    if dump_features:
+        add_results_dump(cfg, args.out, args.checkpoint)
     prepare_distributed_cfg(cfg)  # CPU-only: gloo, DDP without device_ids
     runner = (
         RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg))
     metrics = runner.test()
     # Every rank holds the gathered metrics; one writer avoids a race.
-    if args.out and is_main_process():
+    if dump_features:
+        save_metrics_to_results(args.out, metrics)
+    elif args.out and is_main_process():
         mmengine.dump(metrics, args.out)
 
 

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from mmreid_tricks.datasets.samplers import RandomIdentitySampler
 from mmreid_tricks.datasets.synthetic import generate_synthetic_market1501
 from mmreid_tricks.engine.hooks import IdentitySamplerResumeHook
+from mmreid_tricks.evaluation import load_reid_results
 from mmreid_tricks.models.losses import CenterLoss
 from mmreid_tricks.utils import dist as dist_utils
 from mmreid_tricks.utils import load_from_local_safe, prepare_distributed_cfg
@@ -90,8 +91,7 @@ def data_root(tmp_path_factory):
     images."""
     root = str(tmp_path_factory.mktemp('dist') / 'data')
     generate = dict(
-        Config.fromfile(TINY_CONFIG).generate,
-        num_distractors=NUM_DISTRACTORS)
+        Config.fromfile(TINY_CONFIG).generate, num_distractors=NUM_DISTRACTORS)
     counts = generate_synthetic_market1501(root, **generate)
     # The reader drops the junk images the gallery count includes.
     num_test = counts['query'] + counts['gallery'] - counts['num_junk']
@@ -246,9 +246,12 @@ def fake_slurm_env(tmp_path):
 @pytest.mark.slow
 def test_distributed_test_matches_one_process(trained, data_root, tmp_path):
     """1 process, torchrun and (fake) slurm give the same metrics: the
-    padded duplicate is dropped and the results are gathered in order."""
+    padded duplicate is dropped and the results are gathered in order; the
+    features saved by `--out FILE.pth` too."""
     ckpt = osp.join(trained[0], 'epoch_1.pth')
-    outs = [str(tmp_path / f'{n}.json') for n in ('one', 'dist', 'slurm')]
+    outs = [
+        str(tmp_path / name) for name in ('one.pth', 'dist.pth', 'slurm.json')
+    ]
     common = [
         '--work-dir',
         str(tmp_path / 'work'), '--cfg-options', *options(data_root)
@@ -266,12 +269,17 @@ def test_distributed_test_matches_one_process(trained, data_root, tmp_path):
     ]
     log = run(slurm, env=fake_slurm_env(tmp_path))
     assert 'Distributed launcher: slurm' in log
-    metrics = []
-    for out in outs:
-        with open(out) as f:
-            metrics.append(json.load(f))
+    results = [load_reid_results(out) for out in outs[:2]]
+    with open(outs[2]) as f:
+        metrics = [r['metrics'] for r in results] + [json.load(f)]
     assert set(metrics[0]) >= {'reid/mAP', 'reid/mINP', 'reid/R1'}
     assert metrics[0] == metrics[1] == metrics[2]
+    for part in ('query', 'gallery'):
+        one, dist = results[0][part], results[1][part]
+        assert one['img_paths'] == dist['img_paths']
+        assert len(set(one['img_paths'])) == len(one['img_paths'])
+        assert torch.allclose(one['features'], dist['features'], atol=1e-5)
+        assert torch.equal(one['pids'], dist['pids'])
 
 
 @pytest.mark.slow
@@ -429,8 +437,8 @@ def _sampler_epochs(seed, hook, epochs, start_iter=0):
     for epoch in range(epochs):
         sampler.set_epoch(epoch)
         lengths.append(len(loader))
-    start_epoch = next(e for e in range(epochs)
-                       if sum(lengths[:e + 1]) > start_iter)
+    start_epoch = next(
+        e for e in range(epochs) if sum(lengths[:e + 1]) > start_iter)
     runner = SimpleNamespace(
         train_dataloader=loader, epoch=start_epoch, iter=start_iter)
     drawn = []

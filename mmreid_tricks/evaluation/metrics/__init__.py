@@ -1,3 +1,4 @@
+from .dump_features import DumpReIDFeatures
 from .reid_metric import ReIDMetric
 
-__all__ = ['ReIDMetric']
+__all__ = ['DumpReIDFeatures', 'ReIDMetric']
