@@ -257,22 +257,6 @@ def pair_sq_dist(feats: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
     return out
 
 
-def _cand_sq_dist(feats: Tensor, rows: Tensor, cand: Tensor) -> Tensor:
-    """Squared distances of ``rows[r]`` to ``cand[r, c]``, ``[R, C]``.
-
-    As :func:`pair_sq_dist`, gathering each row's features once.
-    """
-    out = feats.new_empty(cand.shape)
-    chunk = max(1, (1 << 22) // (feats.size(1) * cand.size(1)))
-    for start in range(0, len(rows), chunk):
-        end = start + chunk
-        diff = feats.index_select(0, cand[start:end].flatten()).view(
-            -1, cand.size(1), feats.size(1))
-        diff -= feats.index_select(0, rows[start:end])[:, None]
-        out[start:end] = diff.pow_(2).sum(2)
-    return out
-
-
 def _sort_by_key(key: Tensor, idx: Tensor) -> Tuple[Tensor, Tensor]:
     """Sort each row by (key, idx)."""
     idx, pos = idx.sort(1)
@@ -370,26 +354,42 @@ def nearest_neighbours(feats64: Tensor,
         outside = (cand_val[:, -1:] - gamma *
                    (length[:, None] + length.max()).pow(2).float())
         lower = torch.cat([torch.minimum(lower, outside), outside], 1)
-    settled = torch.ones(num, dtype=torch.bool, device=device)
+    # A candidate is ambiguous for a size if its interval overlaps the
+    # boundary between the first ``size`` candidates and the others; every
+    # other candidate is on the right side of that boundary whatever the
+    # exact distances of the ambiguous ones are.
+    ambiguous = torch.zeros_like(cand_val, dtype=torch.bool)
+    inside = torch.arange(num_cand, device=device)
     for size in set_sizes:
         if size < lower.size(1):
-            settled &= upper[:, size - 1] < lower[:, size]
+            ambiguous |= torch.where(inside < size,
+                                     cand_val + err >= lower[:, size, None],
+                                     cand_val - err <= upper[:, size - 1,
+                                                             None])
 
     # The original divides by the column max of the float32 distances: the
     # exact distance to the farthest image, rounded to float32.
     rows = torch.arange(num, device=device)
     max_dist = pair_sq_dist(feats64, rows, found.far_idx).float()
-    norm_dist = cand_val / max_dist[:, None]
-    unsettled = (~settled).nonzero().squeeze(1)
+    unsettled = ambiguous.any(1).nonzero().squeeze(1)
     if num_cand < num:
         # Rows that may miss a true neighbour: exact whole rows.
         complete = upper[unsettled, max(set_sizes) - 1] < lower[unsettled, -1]
         incomplete, unsettled = unsettled[~complete], unsettled[complete]
-        if len(incomplete):
-            (max_dist[incomplete], norm_dist[incomplete],
-             cand_idx[incomplete]) = _exact_rows(feats64, incomplete, num_cand)
-    if len(unsettled):
-        dist = _cand_sq_dist(feats64, unsettled, cand_idx[unsettled]).float()
-        norm_dist[unsettled], cand_idx[unsettled] = _sort_by_key(
-            dist / max_dist[unsettled, None], cand_idx[unsettled])
+    # Unsettled rows are re-ordered with the exact distances of their
+    # ambiguous candidates. The 10% slack of the bound keeps the others
+    # further from the boundaries than the float32 rounding of the
+    # normalisation below, so it cannot create a tie across a boundary.
+    sub = ambiguous[unsettled]
+    pair_row, pair_col = sub.nonzero(as_tuple=True)
+    pair_row = unsettled[pair_row]
+    key = cand_val[unsettled]
+    key[sub] = pair_sq_dist(feats64, pair_row,
+                            cand_idx[pair_row, pair_col]).float()
+    norm_dist = cand_val / max_dist[:, None]
+    norm_dist[unsettled], cand_idx[unsettled] = _sort_by_key(
+        key / max_dist[unsettled, None], cand_idx[unsettled])
+    if num_cand < num and len(incomplete):
+        (max_dist[incomplete], norm_dist[incomplete],
+         cand_idx[incomplete]) = _exact_rows(feats64, incomplete, num_cand)
     return Neighbours(cand_idx, norm_dist, max_dist, found.query_gallery)
