@@ -15,9 +15,10 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import Tensor
 
-# Entries per group of the two-stage selection of :func:`_select`: the
-# candidates per row are k * _GROUP; 16 keeps them few while the group-wise
-# min/max still runs over long contiguous inner rows.
+# Entries per group of the two-stage selection of :class:`_Candidates`:
+# a row's first block leaves k * _GROUP candidates, later blocks the groups
+# whose min beats the row's k-th candidate; 16 keeps both few while the
+# group-wise min/max still runs over long contiguous inner rows.
 _GROUP = 16
 # Searches over more images than this log their progress (about a second
 # per block row on 2 CPU cores at 2048-d).
@@ -89,58 +90,127 @@ def full_float32_matmul() -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32 = allow_tf32
 
 
-def _select(dist: Tensor,
-            k: int,
-            transposed: bool = False) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Candidates for the ``k`` smallest entries of every row, and its max.
+class _Groups(NamedTuple):
+    """The strided groups of the rows of a block (see :class:`_Candidates`).
 
-    The entries of a row are split into ``_GROUP`` strided groups; the
-    ``k`` smallest entries lie in the ``k`` groups with the smallest minima
-    (a group whose minimum is larger has ``k`` smaller entries before it),
-    so a vectorised min over the groups and a ``topk`` of the minima leave
-    ``k * _GROUP`` candidates per row. Likewise, one group holds the max.
-
-    Args:
-        dist (Tensor): Contiguous, shape ``[R, C]``.
-        k (int): Number of smallest entries wanted.
-        transposed (bool): Select in the columns of ``dist`` instead, as if
-            it were ``dist.t()``, without copying it. Defaults to False.
-
-    Returns:
-        tuple[Tensor, Tensor, Tensor, Tensor]: Values and positions of at
-        least ``min(k, C)`` candidates including the ``k`` smallest entries,
-        ``[R, M]``; value and position of the max, ``[R]`` (``[C, M]`` and
-        ``[C]`` if transposed).
+    ``rows``: the block or its transpose, ``[R, C]``; ``min``/``max``: the
+    extrema of every group, ``[R, C // _GROUP]``; ``strides``: offsets of a
+    group's entries from its index; ``tail``: the columns left out of the
+    groups (fewer than ``_GROUP``).
     """
+    rows: Tensor
+    min: Tensor
+    max: Tensor
+    strides: Tensor
+    tail: Tensor
+
+
+def _groups(dist: Tensor, transposed: bool) -> _Groups:
+    """Split every row of ``dist`` (every column if ``transposed``) into
+    ``_GROUP`` strided groups: group ``g`` holds the entries
+    ``g + t * (C // _GROUP)``, so that its min and max run over an outer
+    dimension, vectorised over the inner one."""
     rows = dist.t() if transposed else dist
     length = rows.size(1)
     num_groups = length // _GROUP
     main = num_groups * _GROUP
-    tail = torch.arange(main, length, device=dist.device).expand(len(rows), -1)
-    if num_groups:
-        # Group g holds the entries g + t * num_groups, t < _GROUP: the min
-        # and max run over an outer dimension, vectorised over the inner.
-        if transposed:
-            grouped = dist[:main].view(_GROUP, num_groups, -1)
-            group_min = grouped.amin(0).t()
-            group_max = grouped.amax(0).t()
-        else:
-            grouped = dist[:, :main].view(-1, _GROUP, num_groups)
-            group_min = grouped.amin(1)
-            group_max = grouped.amax(1)
-        strides = torch.arange(0, main, num_groups, device=dist.device)
-        group = group_min.topk(min(k, num_groups),
-                               1,
-                               largest=False,
-                               sorted=False)[1]
-        cand = torch.cat([(group[..., None] + strides).flatten(1), tail], 1)
-        group = group_max.argmax(1, keepdim=True)
-        far = torch.cat([group + strides, tail], 1)
+    if not num_groups:
+        group_min = group_max = rows.new_empty(len(rows), 0)
+    elif transposed:
+        grouped = dist[:main].view(_GROUP, num_groups, -1)
+        group_min, group_max = grouped.amin(0).t(), grouped.amax(0).t()
     else:
-        cand = far = tail
-    far_val, pos = rows.gather(1, far).max(1, keepdim=True)
-    return (rows.gather(1, cand), cand, far_val.squeeze(1),
-            far.gather(1, pos).squeeze(1))
+        grouped = dist[:, :main].view(-1, _GROUP, num_groups)
+        group_min, group_max = grouped.amin(1), grouped.amax(1)
+    device = dist.device
+    strides = torch.arange(0, main, max(num_groups, 1), device=device)
+    tail = torch.arange(main, length, device=device)
+    return _Groups(rows, group_min, group_max, strides, tail)
+
+
+def _candidate_columns(groups: _Groups, bound: Tensor,
+                       num_cand: int) -> Tuple[Tensor, Optional[Tensor]]:
+    """Columns of every row of a block that may hold one of its
+    ``num_cand`` smallest entries below ``bound``.
+
+    Only a group whose min is below the row's bound may. While many are
+    (a row's first blocks), the ``num_cand`` groups with the smallest
+    minima are fewer and suffice: a group whose min is larger has
+    ``num_cand`` smaller entries before it.
+
+    Returns:
+        tuple[Tensor, Tensor | None]: Columns, ``[R, M]``: whole groups,
+        then the tail; and where groups were padded to the same number per
+        row, a mask of the padding columns (else None).
+    """
+    below = groups.min < bound[:, None]
+    count = below.sum(1)
+    width = int(count.max()) if len(count) else 0
+    padding = None
+    if 2 * width > num_cand:
+        group = groups.min.topk(
+            min(num_cand, groups.min.size(1)), 1, largest=False,
+            sorted=False)[1]
+    else:
+        row, slot_group = below.nonzero(as_tuple=True)
+        slot = torch.arange(len(row), device=row.device) - (
+            count.cumsum(0) - count)[row]
+        group = row.new_zeros(len(bound), width)
+        group[row, slot] = slot_group
+        padding = torch.ones_like(group, dtype=torch.bool)
+        padding[row, slot] = False
+        padding = padding.repeat_interleave(len(groups.strides), 1)
+    cols = torch.cat([(group[..., None] + groups.strides).flatten(1),
+                      groups.tail.expand(len(bound), -1)], 1)
+    return cols, padding
+
+
+class _Candidates:
+    """The closest candidates and farthest image of every image, updated
+    block by block (the state of :func:`_coarse_search`).
+
+    A row keeps its ``num_cand`` smallest values seen so far; in a new
+    block, only the entries below the largest of them can replace one
+    (see :func:`_candidate_columns`). One group holds a row's max.
+    """
+
+    def __init__(self, num: int, num_cand: int, device: torch.device):
+        self.val = torch.full((num, num_cand), float('inf'), device=device)
+        self.idx = torch.zeros(num, num_cand, dtype=torch.long, device=device)
+        self.far_val = torch.full((num, ), -float('inf'), device=device)
+        self.far_idx = torch.zeros(num, dtype=torch.long, device=device)
+
+    def update(self, rows: slice, dist: Tensor, col_start: int,
+               transposed: bool) -> None:
+        """Take in the block ``dist`` of the rows ``rows`` (of its columns
+        if ``transposed``), whose columns start at image ``col_start``."""
+        groups = _groups(dist, transposed)
+        self._update_far(rows, groups, col_start)
+        cols, padding = _candidate_columns(groups, self.val[rows].amax(1),
+                                           self.val.size(1))
+        val = groups.rows.gather(1, cols)
+        if padding is not None:
+            val[:, :padding.size(1)].masked_fill_(padding, float('inf'))
+        val = torch.cat([self.val[rows], val], 1)
+        idx = torch.cat([self.idx[rows], cols + col_start], 1)
+        val, pos = val.topk(self.val.size(1), 1, largest=False, sorted=False)
+        self.val[rows], self.idx[rows] = val, idx.gather(1, pos)
+
+    def _update_far(self, rows: slice, groups: _Groups,
+                    col_start: int) -> None:
+        if groups.min.size(1):
+            group = groups.max.argmax(1, keepdim=True)
+            far = torch.cat([
+                group + groups.strides,
+                groups.tail.expand(len(group), -1)
+            ], 1)
+        else:
+            far = groups.tail.expand(len(groups.rows), -1)
+        far_val, pos = groups.rows.gather(1, far).max(1)
+        far = far.gather(1, pos[:, None]).squeeze(1) + col_start
+        better = far_val > self.far_val[rows]
+        self.far_val[rows] = torch.where(better, far_val, self.far_val[rows])
+        self.far_idx[rows] = torch.where(better, far, self.far_idx[rows])
 
 
 class CoarseSearch(NamedTuple):
@@ -179,24 +249,11 @@ def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
     Returns:
         CoarseSearch: The candidates, farthest images and kept distances.
     """
-    num, device = len(left), left.device
-    cand_val = left.new_full((num, num_cand), float('inf'))
-    cand_idx = torch.zeros(num, num_cand, dtype=torch.long, device=device)
-    far_val = left.new_full((num, ), -float('inf'))
-    far_idx = torch.zeros(num, dtype=torch.long, device=device)
+    num = len(left)
+    found = _Candidates(num, num_cand, left.device)
+    update = found.update
     query_gallery = None if num_query is None else left.new_empty(
         (num_query, num - num_query))
-
-    def update(rows: slice, dist: Tensor, col_start: int,
-               transposed: bool) -> None:
-        val, idx, far_v, far = _select(dist, num_cand, transposed)
-        val = torch.cat([cand_val[rows], val], 1)
-        idx = torch.cat([cand_idx[rows], idx + col_start], 1)
-        val, pos = val.topk(num_cand, 1, largest=False, sorted=False)
-        cand_val[rows], cand_idx[rows] = val, idx.gather(1, pos)
-        better = far_v > far_val[rows]
-        far_val[rows] = torch.where(better, far_v, far_val[rows])
-        far_idx[rows] = torch.where(better, far + col_start, far_idx[rows])
 
     # One buffer for every block: a fresh block per product would be
     # mapped and page-faulted anew by the allocator each time.
@@ -222,7 +279,7 @@ def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
                                                 g_start - start_j:]
         if progress is not None:
             progress.step(i + 1)
-    return CoarseSearch(cand_val, cand_idx, far_idx, query_gallery)
+    return CoarseSearch(found.val, found.idx, found.far_idx, query_gallery)
 
 
 class _Progress:
