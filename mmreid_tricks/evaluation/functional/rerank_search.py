@@ -68,10 +68,13 @@ def augmented_factors(
     num, dim = feats.shape
     width = (dim + 2 + 15) // 16 * 16
     sq = feats.pow(2).sum(1)
-    left = feats.new_zeros(num, width, dtype=dtype)
-    right = feats.new_zeros(num, width, dtype=dtype)
+    left = feats.new_empty(num, width, dtype=dtype)
+    right = feats.new_empty(num, width, dtype=dtype)
+    left[:, dim + 2:] = right[:, dim + 2:] = 0
     left[:, :dim], left[:, dim], left[:, dim + 1] = feats, sq, 1
-    right[:, :dim], right[:, dim], right[:, dim + 1] = -2 * feats, 1, sq
+    # Scaling by -2 after the cast is exact: no float64 temporary.
+    right[:, :dim], right[:, dim], right[:, dim + 1] = feats, 1, sq
+    right[:, :dim].mul_(-2)
     return left, right
 
 
