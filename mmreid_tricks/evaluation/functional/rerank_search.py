@@ -4,8 +4,9 @@ The neighbour sets of the original re-ranking come from sorting every row of
 the ``N x N`` float32 distance matrix. Here the ``k1 + 1`` nearest images of
 every image (and its farthest one, the normaliser) are found block by block
 of the symmetric matrix, half of which is computed, with a float32 search
-whose worst-case error is bounded; the rows that bound does not settle are
-re-ordered with float64 distances. See :func:`nearest_neighbours`.
+whose worst-case error is bounded; in the rows that bound does not settle,
+the candidates it leaves ambiguous get float64 distances and the row is
+re-ordered. See :func:`nearest_neighbours`.
 """
 import contextlib
 from typing import Iterator, NamedTuple, Optional, Sequence, Tuple
@@ -380,9 +381,10 @@ def nearest_neighbours(feats64: Tensor,
     cover the rounding of the features and norms to float32. A row's first
     ``s`` candidates are its ``s`` nearest images if ``max(v + e)`` over
     them is below ``min(v - e)`` over the others and over the images left
-    out of the search. A row failing this for a size in ``set_sizes`` (only
-    the sets matter, not the order inside them) is re-ordered by its exact
-    distances; one that may miss a true neighbour is computed whole.
+    out of the search. In a row failing this for a size in ``set_sizes``
+    (only the sets matter, not the order inside them), the candidates whose
+    interval overlaps the boundary get their exact distances and the row is
+    re-ordered; a row that may miss a true neighbour is computed whole.
 
     Args:
         feats64 (Tensor): Centred features, float64, ``[N, D]``.
