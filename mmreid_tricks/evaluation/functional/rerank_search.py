@@ -175,14 +175,15 @@ class _Candidates:
 
     A row keeps its ``num_cand`` smallest values seen so far; in a new
     block, only the entries below the largest of them can replace one
-    (see :func:`_candidate_columns`). One group holds a row's max.
+    (see :func:`_candidate_columns`). One group holds a row's max. The
+    values take the dtype and device of ``like``.
     """
 
-    def __init__(self, num: int, num_cand: int, device: torch.device):
-        self.val = torch.full((num, num_cand), float('inf'), device=device)
-        self.idx = torch.zeros(num, num_cand, dtype=torch.long, device=device)
-        self.far_val = torch.full((num, ), -float('inf'), device=device)
-        self.far_idx = torch.zeros(num, dtype=torch.long, device=device)
+    def __init__(self, num: int, num_cand: int, like: Tensor):
+        self.val = like.new_full((num, num_cand), float('inf'))
+        self.idx = like.new_zeros((num, num_cand), dtype=torch.long)
+        self.far_val = like.new_full((num, ), -float('inf'))
+        self.far_idx = like.new_zeros((num, ), dtype=torch.long)
 
     def update(self, rows: slice, dist: Tensor, col_start: int,
                transposed: bool) -> None:
@@ -254,8 +255,7 @@ def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
         CoarseSearch: The candidates, farthest images and kept distances.
     """
     num = len(left)
-    found = _Candidates(num, num_cand, left.device)
-    update = found.update
+    found = _Candidates(num, num_cand, left)
     query_gallery = None if num_query is None else left.new_empty(
         (num_query, num - num_query))
 
@@ -271,9 +271,9 @@ def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
             height, width = end_i - start_i, end_j - start_j
             dist = buf[:height * width].view(height, width)
             torch.mm(left[start_i:end_i], right[start_j:end_j].t(), out=dist)
-            update(slice(start_i, end_i), dist, start_j, False)
+            found.update(slice(start_i, end_i), dist, start_j, False)
             if start_j != start_i:
-                update(slice(start_j, end_j), dist, start_i, True)
+                found.update(slice(start_j, end_j), dist, start_i, True)
             if query_gallery is not None and (start_i < num_query < end_j):
                 # Query rows against gallery columns are all above the
                 # diagonal: i < Q <= j.
