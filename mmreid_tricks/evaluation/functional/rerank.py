@@ -27,9 +27,9 @@ closer than it (they then also depend on its BLAS). Here the neighbour
 sets are those of the exact distances rounded to float32, ties broken by
 image index, which is what the original computes whenever its rounding
 does not decide: the float32 search comes with a worst-case error bound,
-and every row whose sets the bound does not settle is re-ordered with
-float64 distances. The values equal the original's to float32 rounding
-(``~1e-6``).
+and every row whose sets the bound does not settle is re-ordered with the
+float64 distances of the candidates it leaves ambiguous. The values equal
+the original's to float32 rounding (``~1e-6``).
 """
 import torch
 from torch import Tensor

@@ -4,8 +4,9 @@ The neighbour sets of the original re-ranking come from sorting every row of
 the ``N x N`` float32 distance matrix. Here the ``k1 + 1`` nearest images of
 every image (and its farthest one, the normaliser) are found block by block
 of the symmetric matrix, half of which is computed, with a float32 search
-whose worst-case error is bounded; the rows that bound does not settle are
-re-ordered with float64 distances. See :func:`nearest_neighbours`.
+whose worst-case error is bounded; in the rows that bound does not settle,
+the candidates it leaves ambiguous get float64 distances and the row is
+re-ordered. See :func:`nearest_neighbours`.
 """
 import contextlib
 from typing import Iterator, NamedTuple, Optional, Sequence, Tuple
@@ -15,9 +16,10 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import Tensor
 
-# Entries per group of the two-stage selection of :func:`_select`: the
-# candidates per row are k * _GROUP; 16 keeps them few while the group-wise
-# min/max still runs over long contiguous inner rows.
+# Entries per group of the two-stage selection of :class:`_Candidates`:
+# a row's first block leaves k * _GROUP candidates, later blocks the groups
+# whose min beats the row's k-th candidate; 16 keeps both few while the
+# group-wise min/max still runs over long contiguous inner rows.
 _GROUP = 16
 # Searches over more images than this log their progress (about a second
 # per block row on 2 CPU cores at 2048-d).
@@ -67,10 +69,13 @@ def augmented_factors(
     num, dim = feats.shape
     width = (dim + 2 + 15) // 16 * 16
     sq = feats.pow(2).sum(1)
-    left = feats.new_zeros(num, width, dtype=dtype)
-    right = feats.new_zeros(num, width, dtype=dtype)
+    left = feats.new_empty(num, width, dtype=dtype)
+    right = feats.new_empty(num, width, dtype=dtype)
+    left[:, dim + 2:] = right[:, dim + 2:] = 0
     left[:, :dim], left[:, dim], left[:, dim + 1] = feats, sq, 1
-    right[:, :dim], right[:, dim], right[:, dim + 1] = -2 * feats, 1, sq
+    # Scaling by -2 after the cast is exact: no float64 temporary.
+    right[:, :dim], right[:, dim], right[:, dim + 1] = feats, 1, sq
+    right[:, :dim].mul_(-2)
     return left, right
 
 
@@ -89,58 +94,128 @@ def full_float32_matmul() -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32 = allow_tf32
 
 
-def _select(dist: Tensor,
-            k: int,
-            transposed: bool = False) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Candidates for the ``k`` smallest entries of every row, and its max.
+class _Groups(NamedTuple):
+    """The strided groups of the rows of a block (see :class:`_Candidates`).
 
-    The entries of a row are split into ``_GROUP`` strided groups; the
-    ``k`` smallest entries lie in the ``k`` groups with the smallest minima
-    (a group whose minimum is larger has ``k`` smaller entries before it),
-    so a vectorised min over the groups and a ``topk`` of the minima leave
-    ``k * _GROUP`` candidates per row. Likewise, one group holds the max.
-
-    Args:
-        dist (Tensor): Contiguous, shape ``[R, C]``.
-        k (int): Number of smallest entries wanted.
-        transposed (bool): Select in the columns of ``dist`` instead, as if
-            it were ``dist.t()``, without copying it. Defaults to False.
-
-    Returns:
-        tuple[Tensor, Tensor, Tensor, Tensor]: Values and positions of at
-        least ``min(k, C)`` candidates including the ``k`` smallest entries,
-        ``[R, M]``; value and position of the max, ``[R]`` (``[C, M]`` and
-        ``[C]`` if transposed).
+    ``rows``: the block or its transpose, ``[R, C]``; ``min``/``max``: the
+    extrema of every group, ``[R, C // _GROUP]``; ``strides``: offsets of a
+    group's entries from its index; ``tail``: the columns left out of the
+    groups (fewer than ``_GROUP``).
     """
+    rows: Tensor
+    min: Tensor
+    max: Tensor
+    strides: Tensor
+    tail: Tensor
+
+
+def _groups(dist: Tensor, transposed: bool) -> _Groups:
+    """Split every row of ``dist`` (every column if ``transposed``) into
+    ``_GROUP`` strided groups: group ``g`` holds the entries
+    ``g + t * (C // _GROUP)``, so that its min and max run over an outer
+    dimension, vectorised over the inner one."""
     rows = dist.t() if transposed else dist
     length = rows.size(1)
     num_groups = length // _GROUP
     main = num_groups * _GROUP
-    tail = torch.arange(main, length, device=dist.device).expand(len(rows), -1)
-    if num_groups:
-        # Group g holds the entries g + t * num_groups, t < _GROUP: the min
-        # and max run over an outer dimension, vectorised over the inner.
-        if transposed:
-            grouped = dist[:main].view(_GROUP, num_groups, -1)
-            group_min = grouped.amin(0).t()
-            group_max = grouped.amax(0).t()
-        else:
-            grouped = dist[:, :main].view(-1, _GROUP, num_groups)
-            group_min = grouped.amin(1)
-            group_max = grouped.amax(1)
-        strides = torch.arange(0, main, num_groups, device=dist.device)
-        group = group_min.topk(min(k, num_groups),
-                               1,
-                               largest=False,
-                               sorted=False)[1]
-        cand = torch.cat([(group[..., None] + strides).flatten(1), tail], 1)
-        group = group_max.argmax(1, keepdim=True)
-        far = torch.cat([group + strides, tail], 1)
+    if not num_groups:
+        group_min = group_max = rows.new_empty(len(rows), 0)
+    elif transposed:
+        grouped = dist[:main].view(_GROUP, num_groups, -1)
+        group_min, group_max = grouped.amin(0).t(), grouped.amax(0).t()
     else:
-        cand = far = tail
-    far_val, pos = rows.gather(1, far).max(1, keepdim=True)
-    return (rows.gather(1, cand), cand, far_val.squeeze(1),
-            far.gather(1, pos).squeeze(1))
+        grouped = dist[:, :main].view(-1, _GROUP, num_groups)
+        group_min, group_max = grouped.amin(1), grouped.amax(1)
+    device = dist.device
+    strides = torch.arange(0, main, max(num_groups, 1), device=device)
+    tail = torch.arange(main, length, device=device)
+    return _Groups(rows, group_min, group_max, strides, tail)
+
+
+def _candidate_columns(groups: _Groups, bound: Tensor,
+                       num_cand: int) -> Tuple[Tensor, Optional[Tensor]]:
+    """Columns of every row of a block that may hold one of its
+    ``num_cand`` smallest entries below ``bound``.
+
+    Only a group whose min is below the row's bound may. While many are
+    (a row's first blocks), the ``num_cand`` groups with the smallest
+    minima are fewer and suffice: a group whose min is larger has
+    ``num_cand`` smaller entries before it.
+
+    Returns:
+        tuple[Tensor, Tensor | None]: Columns, ``[R, M]``: whole groups,
+        then the tail; and where groups were padded to the same number per
+        row, a mask of the padding columns (else None).
+    """
+    below = groups.min < bound[:, None]
+    count = below.sum(1)
+    width = int(count.max()) if len(count) else 0
+    padding = None
+    if 2 * width > num_cand:
+        group = groups.min.topk(
+            min(num_cand, groups.min.size(1)), 1, largest=False,
+            sorted=False)[1]
+    else:
+        row, slot_group = below.nonzero(as_tuple=True)
+        slot = torch.arange(len(row), device=row.device) - (
+            count.cumsum(0) - count)[row]
+        group = row.new_zeros(len(bound), width)
+        group[row, slot] = slot_group
+        padding = torch.ones_like(group, dtype=torch.bool)
+        padding[row, slot] = False
+        padding = padding.repeat_interleave(len(groups.strides), 1)
+    cols = torch.cat([(group[..., None] + groups.strides).flatten(1),
+                      groups.tail.expand(len(bound), -1)], 1)
+    return cols, padding
+
+
+class _Candidates:
+    """The closest candidates and farthest image of every image, updated
+    block by block (the state of :func:`_coarse_search`).
+
+    A row keeps its ``num_cand`` smallest values seen so far; in a new
+    block, only the entries below the largest of them can replace one
+    (see :func:`_candidate_columns`). One group holds a row's max. The
+    values take the dtype and device of ``like``.
+    """
+
+    def __init__(self, num: int, num_cand: int, like: Tensor):
+        self.val = like.new_full((num, num_cand), float('inf'))
+        self.idx = like.new_zeros((num, num_cand), dtype=torch.long)
+        self.far_val = like.new_full((num, ), -float('inf'))
+        self.far_idx = like.new_zeros((num, ), dtype=torch.long)
+
+    def update(self, rows: slice, dist: Tensor, col_start: int,
+               transposed: bool) -> None:
+        """Take in the block ``dist`` of the rows ``rows`` (of its columns
+        if ``transposed``), whose columns start at image ``col_start``."""
+        groups = _groups(dist, transposed)
+        self._update_far(rows, groups, col_start)
+        cols, padding = _candidate_columns(groups, self.val[rows].amax(1),
+                                           self.val.size(1))
+        val = groups.rows.gather(1, cols)
+        if padding is not None:
+            val[:, :padding.size(1)].masked_fill_(padding, float('inf'))
+        val = torch.cat([self.val[rows], val], 1)
+        idx = torch.cat([self.idx[rows], cols + col_start], 1)
+        val, pos = val.topk(self.val.size(1), 1, largest=False, sorted=False)
+        self.val[rows], self.idx[rows] = val, idx.gather(1, pos)
+
+    def _update_far(self, rows: slice, groups: _Groups,
+                    col_start: int) -> None:
+        if groups.min.size(1):
+            group = groups.max.argmax(1, keepdim=True)
+            far = torch.cat([
+                group + groups.strides,
+                groups.tail.expand(len(group), -1)
+            ], 1)
+        else:
+            far = groups.tail.expand(len(groups.rows), -1)
+        far_val, pos = groups.rows.gather(1, far).max(1)
+        far = far.gather(1, pos[:, None]).squeeze(1) + col_start
+        better = far_val > self.far_val[rows]
+        self.far_val[rows] = torch.where(better, far_val, self.far_val[rows])
+        self.far_idx[rows] = torch.where(better, far, self.far_idx[rows])
 
 
 class CoarseSearch(NamedTuple):
@@ -179,24 +254,10 @@ def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
     Returns:
         CoarseSearch: The candidates, farthest images and kept distances.
     """
-    num, device = len(left), left.device
-    cand_val = left.new_full((num, num_cand), float('inf'))
-    cand_idx = torch.zeros(num, num_cand, dtype=torch.long, device=device)
-    far_val = left.new_full((num, ), -float('inf'))
-    far_idx = torch.zeros(num, dtype=torch.long, device=device)
+    num = len(left)
+    found = _Candidates(num, num_cand, left)
     query_gallery = None if num_query is None else left.new_empty(
         (num_query, num - num_query))
-
-    def update(rows: slice, dist: Tensor, col_start: int,
-               transposed: bool) -> None:
-        val, idx, far_v, far = _select(dist, num_cand, transposed)
-        val = torch.cat([cand_val[rows], val], 1)
-        idx = torch.cat([cand_idx[rows], idx + col_start], 1)
-        val, pos = val.topk(num_cand, 1, largest=False, sorted=False)
-        cand_val[rows], cand_idx[rows] = val, idx.gather(1, pos)
-        better = far_v > far_val[rows]
-        far_val[rows] = torch.where(better, far_v, far_val[rows])
-        far_idx[rows] = torch.where(better, far + col_start, far_idx[rows])
 
     # One buffer for every block: a fresh block per product would be
     # mapped and page-faulted anew by the allocator each time.
@@ -210,9 +271,9 @@ def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
             height, width = end_i - start_i, end_j - start_j
             dist = buf[:height * width].view(height, width)
             torch.mm(left[start_i:end_i], right[start_j:end_j].t(), out=dist)
-            update(slice(start_i, end_i), dist, start_j, False)
+            found.update(slice(start_i, end_i), dist, start_j, False)
             if start_j != start_i:
-                update(slice(start_j, end_j), dist, start_i, True)
+                found.update(slice(start_j, end_j), dist, start_i, True)
             if query_gallery is not None and (start_i < num_query < end_j):
                 # Query rows against gallery columns are all above the
                 # diagonal: i < Q <= j.
@@ -222,7 +283,7 @@ def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
                                                 g_start - start_j:]
         if progress is not None:
             progress.step(i + 1)
-    return CoarseSearch(cand_val, cand_idx, far_idx, query_gallery)
+    return CoarseSearch(found.val, found.idx, found.far_idx, query_gallery)
 
 
 class _Progress:
@@ -254,22 +315,6 @@ def pair_sq_dist(feats: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
         diff = feats.index_select(0, rows[start:end])
         diff -= feats.index_select(0, cols[start:end])
         out[start:end] = diff.pow_(2).sum(1)
-    return out
-
-
-def _cand_sq_dist(feats: Tensor, rows: Tensor, cand: Tensor) -> Tensor:
-    """Squared distances of ``rows[r]`` to ``cand[r, c]``, ``[R, C]``.
-
-    As :func:`pair_sq_dist`, gathering each row's features once.
-    """
-    out = feats.new_empty(cand.shape)
-    chunk = max(1, (1 << 22) // (feats.size(1) * cand.size(1)))
-    for start in range(0, len(rows), chunk):
-        end = start + chunk
-        diff = feats.index_select(0, cand[start:end].flatten()).view(
-            -1, cand.size(1), feats.size(1))
-        diff -= feats.index_select(0, rows[start:end])[:, None]
-        out[start:end] = diff.pow_(2).sum(2)
     return out
 
 
@@ -336,9 +381,10 @@ def nearest_neighbours(feats64: Tensor,
     cover the rounding of the features and norms to float32. A row's first
     ``s`` candidates are its ``s`` nearest images if ``max(v + e)`` over
     them is below ``min(v - e)`` over the others and over the images left
-    out of the search. A row failing this for a size in ``set_sizes`` (only
-    the sets matter, not the order inside them) is re-ordered by its exact
-    distances; one that may miss a true neighbour is computed whole.
+    out of the search. In a row failing this for a size in ``set_sizes``
+    (only the sets matter, not the order inside them), the candidates whose
+    interval overlaps the boundary get their exact distances and the row is
+    re-ordered; a row that may miss a true neighbour is computed whole.
 
     Args:
         feats64 (Tensor): Centred features, float64, ``[N, D]``.
@@ -370,26 +416,42 @@ def nearest_neighbours(feats64: Tensor,
         outside = (cand_val[:, -1:] - gamma *
                    (length[:, None] + length.max()).pow(2).float())
         lower = torch.cat([torch.minimum(lower, outside), outside], 1)
-    settled = torch.ones(num, dtype=torch.bool, device=device)
+    # A candidate is ambiguous for a size if its interval overlaps the
+    # boundary between the first ``size`` candidates and the others; every
+    # other candidate is on the right side of that boundary whatever the
+    # exact distances of the ambiguous ones are.
+    ambiguous = torch.zeros_like(cand_val, dtype=torch.bool)
+    inside = torch.arange(num_cand, device=device)
     for size in set_sizes:
         if size < lower.size(1):
-            settled &= upper[:, size - 1] < lower[:, size]
+            ambiguous |= torch.where(inside < size,
+                                     cand_val + err >= lower[:, size, None],
+                                     cand_val - err <= upper[:, size - 1,
+                                                             None])
 
     # The original divides by the column max of the float32 distances: the
     # exact distance to the farthest image, rounded to float32.
     rows = torch.arange(num, device=device)
     max_dist = pair_sq_dist(feats64, rows, found.far_idx).float()
-    norm_dist = cand_val / max_dist[:, None]
-    unsettled = (~settled).nonzero().squeeze(1)
+    unsettled = ambiguous.any(1).nonzero().squeeze(1)
     if num_cand < num:
         # Rows that may miss a true neighbour: exact whole rows.
         complete = upper[unsettled, max(set_sizes) - 1] < lower[unsettled, -1]
         incomplete, unsettled = unsettled[~complete], unsettled[complete]
-        if len(incomplete):
-            (max_dist[incomplete], norm_dist[incomplete],
-             cand_idx[incomplete]) = _exact_rows(feats64, incomplete, num_cand)
-    if len(unsettled):
-        dist = _cand_sq_dist(feats64, unsettled, cand_idx[unsettled]).float()
-        norm_dist[unsettled], cand_idx[unsettled] = _sort_by_key(
-            dist / max_dist[unsettled, None], cand_idx[unsettled])
+    # Unsettled rows are re-ordered with the exact distances of their
+    # ambiguous candidates. The 10% slack of the bound keeps the others
+    # further from the boundaries than the float32 rounding of the
+    # normalisation below, so it cannot create a tie across a boundary.
+    sub = ambiguous[unsettled]
+    pair_row, pair_col = sub.nonzero(as_tuple=True)
+    pair_row = unsettled[pair_row]
+    key = cand_val[unsettled]
+    key[sub] = pair_sq_dist(feats64, pair_row,
+                            cand_idx[pair_row, pair_col]).float()
+    norm_dist = cand_val / max_dist[:, None]
+    norm_dist[unsettled], cand_idx[unsettled] = _sort_by_key(
+        key / max_dist[unsettled, None], cand_idx[unsettled])
+    if num_cand < num and len(incomplete):
+        (max_dist[incomplete], norm_dist[incomplete],
+         cand_idx[incomplete]) = _exact_rows(feats64, incomplete, num_cand)
     return Neighbours(cand_idx, norm_dist, max_dist, found.query_gallery)

@@ -26,16 +26,48 @@ def brute_force(feats):
     return dist, max_dist, order
 
 
-def test_random_features_match_brute_force():
-    feats = np.random.default_rng(0).normal(size=(90, 12)) + 2
+@pytest.mark.parametrize('num,chunk', [(90, 7), (700, 96)])
+def test_random_features_match_brute_force(num, chunk):
+    feats = np.random.default_rng(0).normal(size=(num, 12)) + 2
     dist, max_dist, order = brute_force(feats)
-    found = search(feats.astype(np.float32), [6, 4], num_cand=9)
+    found = search(feats.astype(np.float32), [6, 4], num_cand=9, chunk=chunk)
     np.testing.assert_array_equal(found.idx[:, :6].numpy(), order[:, :6])
     np.testing.assert_allclose(found.max_dist.numpy(), max_dist, rtol=1e-6)
     expected = np.take_along_axis(dist, order[:, :6], 1) / max_dist[:, None]
     # Settled rows keep their float32 search values (self-distances ~1e-8).
     np.testing.assert_allclose(found.norm_dist[:, :6].numpy(), expected,
                                rtol=0, atol=1e-6)
+
+
+def test_block_search_keeps_the_smallest_values(monkeypatch):
+    """Small integer features: float32 distances are exact whatever the
+    block shapes, with many ties. The candidates hold the num_cand smallest
+    values of every row and the farthest image its max, whether a block's
+    candidates come from the smallest group minima or from the groups
+    below the row's bound (both happen here)."""
+    feats = np.random.default_rng(6).integers(0, 4, (700, 6))
+    dist = ((feats[:, None] - feats[None])**2).sum(2)
+    feats64 = torch.as_tensor(feats, dtype=torch.float64)
+    left, right = augmented_factors(feats64, torch.float32)
+    paths = []
+    columns = rerank_search._candidate_columns
+
+    def spy(*args):
+        cols, padding = columns(*args)
+        paths.append(padding is None)
+        return cols, padding
+
+    monkeypatch.setattr(rerank_search, '_candidate_columns', spy)
+    found = rerank_search._coarse_search(left, right, 10, 96, None)
+    assert set(paths) == {True, False}
+    np.testing.assert_array_equal(
+        found.cand_dist.sort(1).values.numpy(),
+        np.sort(dist, 1)[:, :10])
+    np.testing.assert_array_equal(
+        np.take_along_axis(dist, found.cand_idx.numpy(), 1),
+        found.cand_dist.numpy())
+    np.testing.assert_array_equal(
+        dist[np.arange(700), found.far_idx.numpy()], dist.max(1))
 
 
 def test_ties_are_ordered_by_index():
