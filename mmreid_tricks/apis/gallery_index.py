@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 
 from mmreid_tricks.evaluation.functional import (average_query_expansion,
                                                  k_reciprocal_rerank_fn)
+from mmreid_tricks.utils.test_results import reid_metric_settings
 from .feature_extractor import ExtractedFeatures, ReIDFeatureExtractor
 from .image_inputs import Inputs
 from .topk_search import topk_from_blocks, topk_search
@@ -38,23 +39,13 @@ class SearchResult:
 
 
 def metric_settings(cfg: Config) -> dict:
-    """``metric`` and ``normalize`` of the config's first ReIDMetric
-    (``test_evaluator``, else ``val_evaluator``), else the metric's
-    defaults (squared euclidean of L2-normalised embeddings)."""
-    settings = dict(metric='euclidean', normalize=True)
-    for key in ('test_evaluator', 'val_evaluator'):
-        evaluators = cfg.get(key) or []
-        if isinstance(evaluators, dict):
-            evaluators = evaluators.get('metrics', [evaluators])
-            evaluators = [evaluators] if isinstance(evaluators,
-                                                    dict) else evaluators
-        for ev in evaluators:
-            if str(ev.get('type', '')).split('.')[-1] == 'ReIDMetric':
-                settings.update(
-                    metric=ev.get('metric', 'euclidean'),
-                    normalize=ev.get('normalize_feature', True))
-                return settings
-    return settings
+    """``metric`` and ``normalize`` of the config's first ReIDMetric, as
+    :func:`~mmreid_tricks.utils.test_results.reid_metric_settings` reads
+    them (``test_evaluator``, else ``val_evaluator``, else the metric's
+    defaults: squared euclidean of L2-normalised embeddings)."""
+    settings = reid_metric_settings(cfg)
+    return dict(
+        metric=settings['metric'], normalize=settings['normalize_feature'])
 
 
 class GalleryIndex:

@@ -10,35 +10,46 @@ from mmengine.dist import is_main_process
 from mmreid_tricks.evaluation.reid_results import DEFAULT_METRIC_SETTINGS
 
 
-def _evaluators(cfg: Config) -> list:
-    evaluator = cfg.get('test_evaluator')
-    if evaluator is None:
-        raise KeyError(f'config {cfg.filename!r} has no test_evaluator')
+def _metric_list(evaluator) -> list:
+    """The metric configs of an evaluator config (a metric, a list of them
+    or an Evaluator config with ``metrics``)."""
     if isinstance(evaluator, dict) and 'metrics' in evaluator:
         evaluator = evaluator['metrics']  # an Evaluator config
     return list(evaluator) if isinstance(evaluator,
                                          (list, tuple)) else [evaluator]
 
 
+def _evaluators(cfg: Config) -> list:
+    evaluator = cfg.get('test_evaluator')
+    if evaluator is None:
+        raise KeyError(f'config {cfg.filename!r} has no test_evaluator')
+    return _metric_list(evaluator)
+
+
 def reid_metric_settings(cfg: Config) -> dict:
-    """Distance settings of the first ``ReIDMetric`` of ``test_evaluator``.
+    """Distance settings of the config's first ``ReIDMetric``.
+
+    It is looked for in ``test_evaluator``, then in ``val_evaluator``.
 
     Args:
-        cfg (Config): A test config.
+        cfg (Config): A test or train config.
 
     Returns:
         dict: ``metric``, ``normalize_feature``, ``rerank_cfg``, ``aqe`` and
-        ``aqe_cfg``, with ReIDMetric's defaults where the config is silent.
+        ``aqe_cfg``, with ReIDMetric's defaults where the config is silent
+        (all of them if it has no ReIDMetric).
     """
-    for metric in _evaluators(cfg):
-        if str(metric.get('type', '')).split('.')[-1] == 'ReIDMetric':
-            settings = dict(DEFAULT_METRIC_SETTINGS)
-            for key in settings:
-                if key in metric:
-                    value = metric[key]
-                    settings[key] = dict(settings[key], **value) if isinstance(
-                        settings[key], dict) else value
-            return settings
+    for key in ('test_evaluator', 'val_evaluator'):
+        for metric in _metric_list(cfg.get(key) or []):
+            if str(metric.get('type', '')).split('.')[-1] == 'ReIDMetric':
+                settings = dict(DEFAULT_METRIC_SETTINGS)
+                for name, default in settings.items():
+                    if name in metric:
+                        value = metric[name]
+                        settings[name] = dict(
+                            default, **value) if isinstance(default,
+                                                            dict) else value
+                return settings
     return dict(DEFAULT_METRIC_SETTINGS)
 
 
