@@ -1,5 +1,4 @@
 """Cutout with a centre anywhere in the image (DeVries and Taylor, 2017)."""
-from numbers import Number
 from typing import Sequence, Tuple, Union
 
 import numpy as np
@@ -8,6 +7,7 @@ from mmcv.transforms.utils import cache_randomness
 
 from mmreid_tricks.registry import TRANSFORMS
 from mmreid_tricks.utils.erasing_args import check_cutout_args
+from .fill_value import constant_fill, fill_for_image
 
 
 @TRANSFORMS.register_module()
@@ -54,12 +54,7 @@ class ReIDCutout(BaseTransform):
         self.fill = fill
         self.prob = prob
         self.channel_order = channel_order
-        if isinstance(fill, Number):
-            self.fill_value = np.array([float(fill)])
-        else:
-            rgb = np.array(fill, dtype=np.float64)
-            bgr = channel_order == 'bgr'
-            self.fill_value = rgb[::-1].copy() if bgr else rgb
+        self.fill_value = constant_fill(fill, channel_order)
 
     @cache_randomness
     def _do_cutout(self) -> bool:
@@ -91,15 +86,7 @@ class ReIDCutout(BaseTransform):
         y1, y2 = max(top, 0), min(top + box_h, img_h)
         x1, x2 = max(left, 0), min(left + box_w, img_w)
 
-        value = self.fill_value
-        channels = img.shape[2] if img.ndim == 3 else 1
-        if value.size not in (1, channels):
-            raise ValueError(f'fill has {value.size} values but the image '
-                             f'has {channels} channels')
-        if np.issubdtype(img.dtype, np.integer):
-            info = np.iinfo(img.dtype)
-            value = np.clip(np.round(value), info.min, info.max)
-        value = value[0] if img.ndim == 2 else value.astype(img.dtype)
+        value = fill_for_image(self.fill_value, img)
         img = img.copy()
         img[y1:y2, x1:x2] = value
         results['img'] = img

@@ -1,6 +1,5 @@
 """Random erasing as used by the ReID bag of tricks."""
 import math
-from numbers import Number
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -10,6 +9,7 @@ from mmcv.transforms.utils import cache_randomness
 from mmreid_tricks.registry import TRANSFORMS
 from mmreid_tricks.utils.erasing_args import (BOT_NORMALISED_FILL,
                                               check_erasing_args)
+from .fill_value import constant_fill, fill_for_image
 
 
 @TRANSFORMS.register_module()
@@ -108,17 +108,13 @@ class ReIDRandomErasing(BaseTransform):
         if self.fill == 'random':
             return None
         if self.fill == 'mean':
-            rgb = np.array(self.mean)
+            fill = self.mean
         elif self.fill == 'bot':
-            rgb = np.add(self.mean, np.multiply(BOT_NORMALISED_FILL, self.std))
-        elif isinstance(self.fill, Number):
-            return np.array([float(self.fill)])
+            fill = np.add(self.mean, np.multiply(BOT_NORMALISED_FILL,
+                                                 self.std))
         else:
-            rgb = np.array(self.fill, dtype=np.float64)
-        if rgb.ndim != 1:
-            raise ValueError(f'fill must be one value per channel, got '
-                             f'{self.fill}')
-        return rgb[::-1].copy() if self.channel_order == 'bgr' else rgb
+            fill = self.fill
+        return constant_fill(fill, self.channel_order)
 
     @cache_randomness
     def _do_erase(self) -> bool:
@@ -149,17 +145,7 @@ class ReIDRandomErasing(BaseTransform):
         shape = (h, w) + img.shape[2:]
         if self.fill_value is None:
             return np.random.randint(0, 256, size=shape).astype(img.dtype)
-        value = self.fill_value
-        channels = img.shape[2] if img.ndim == 3 else 1
-        if value.size not in (1, channels):
-            raise ValueError(f'fill has {value.size} values but the image '
-                             f'has {channels} channels')
-        if np.issubdtype(img.dtype, np.integer):
-            info = np.iinfo(img.dtype)
-            value = np.clip(np.round(value), info.min, info.max)
-        if img.ndim == 2:
-            value = value[0]
-        return np.broadcast_to(value.astype(img.dtype), shape)
+        return np.broadcast_to(fill_for_image(self.fill_value, img), shape)
 
     def transform(self, results: dict) -> dict:
         """Erase a box of ``results['img']`` with probability ``prob``.
