@@ -73,5 +73,5 @@ def test_relative_imports_are_resolved():
     """The checker itself: a relative import of the other layer is seen."""
     src = PACKAGE_DIR / 'models' / 'utils' / 'batch_cutout.py'
     modules = set(imported_modules(src))
-    assert 'mmreid_tricks.models.utils.batch_random_erasing' in modules
+    assert 'mmreid_tricks.models.utils.batch_image_augment' in modules
     assert 'mmreid_tricks.utils.erasing_args' in modules

@@ -1,15 +1,15 @@
 """Cutout of a whole normalised batch on its device."""
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Union
 
 import torch
 
 from mmreid_tricks.registry import BATCH_AUGMENTS
 from mmreid_tricks.utils.erasing_args import check_cutout_args
-from .batch_random_erasing import box_mask, constant_fill
+from .batch_image_augment import BatchImageAugment, box_mask, constant_fill
 
 
 @BATCH_AUGMENTS.register_module()
-class BatchCutout:
+class BatchCutout(BatchImageAugment):
     """Cutout of every image of a normalised batch, on its device.
 
     The batch counterpart of :class:`ReIDCutout`, with the same boxes: the
@@ -41,7 +41,7 @@ class BatchCutout:
         self.prob = prob
         self.channel_order = channel_order
 
-    def cutout(self, inputs: torch.Tensor) -> torch.Tensor:
+    def augment(self, inputs: torch.Tensor) -> torch.Tensor:
         """Fill a box of each image with probability ``prob``.
 
         Args:
@@ -60,23 +60,6 @@ class BatchCutout:
         mask = box_mask(top, left, box_h * apply, box_w * apply, img_h, img_w)
         value = constant_fill(self.fill, self.channel_order, inputs)
         return torch.where(mask, value, inputs)
-
-    def __call__(
-        self,
-        batch_inputs: torch.Tensor,
-        batch_score: Optional[torch.Tensor] = None
-    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Cut out the batch; the scores pass through unchanged.
-
-        Args:
-            batch_inputs (Tensor): Normalised images, shape (N, C, H, W).
-            batch_score (Tensor, optional): Scores, shape (N, num_classes),
-                or None. Defaults to None.
-
-        Returns:
-            tuple[Tensor, Tensor | None]: The images and the scores.
-        """
-        return self.cutout(batch_inputs), batch_score
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(size={self.size}, '

@@ -1,72 +1,17 @@
 """Random erasing of a whole normalised batch on its device."""
 import math
-from numbers import Number
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import torch
 
 from mmreid_tricks.registry import BATCH_AUGMENTS
 from mmreid_tricks.utils.erasing_args import (BOT_NORMALISED_FILL,
                                               check_erasing_args)
-
-
-def box_mask(top: torch.Tensor, left: torch.Tensor, height: torch.Tensor,
-             width: torch.Tensor, img_h: int, img_w: int) -> torch.Tensor:
-    """Boolean masks of one axis-aligned box per image.
-
-    Pixels with ``top <= row < top + height`` and ``left <= col < left +
-    width`` are set, so a box that crosses the border is clipped and a box of
-    height or width 0 is empty.
-
-    Args:
-        top (Tensor): First row of each box, shape (N, ).
-        left (Tensor): First column of each box, shape (N, ).
-        height (Tensor): Height of each box, shape (N, ).
-        width (Tensor): Width of each box, shape (N, ).
-        img_h (int): Image height H.
-        img_w (int): Image width W.
-
-    Returns:
-        Tensor: The masks, shape (N, 1, H, W), on the device of ``top``.
-    """
-    device = top.device
-    rows = torch.arange(img_h, device=device).view(1, img_h, 1)
-    cols = torch.arange(img_w, device=device).view(1, 1, img_w)
-    top, left = top.view(-1, 1, 1), left.view(-1, 1, 1)
-    bottom = top + height.view(-1, 1, 1)
-    right = left + width.view(-1, 1, 1)
-    mask = (rows >= top) & (rows < bottom) & (cols >= left) & (cols < right)
-    return mask.unsqueeze(1)
-
-
-def constant_fill(fill: Union[float, Sequence[float]], channel_order: str,
-                  inputs: torch.Tensor) -> torch.Tensor:
-    """A constant colour, given in RGB, ready to broadcast over ``inputs``.
-
-    Args:
-        fill (float | Sequence[float]): One value, or one value per channel
-            in RGB.
-        channel_order (str): Channel order of ``inputs``, ``'rgb'`` or
-            ``'bgr'``.
-        inputs (Tensor): The batch, shape (N, C, H, W).
-
-    Returns:
-        Tensor: The colour, shape (1, C, 1, 1) or (1, 1, 1, 1), with the
-        dtype and device of ``inputs``.
-    """
-    values = [fill] if isinstance(fill, Number) else list(fill)
-    values = [float(v) for v in values]
-    if channel_order == 'bgr':
-        values = values[::-1]
-    if len(values) not in (1, inputs.size(1)):
-        raise ValueError(f'fill has {len(values)} values but the batch has '
-                         f'{inputs.size(1)} channels')
-    return torch.tensor(
-        values, dtype=inputs.dtype, device=inputs.device).view(1, -1, 1, 1)
+from .batch_image_augment import BatchImageAugment, box_mask, constant_fill
 
 
 @BATCH_AUGMENTS.register_module()
-class BatchRandomErasing:
+class BatchRandomErasing(BatchImageAugment):
     """Random erasing of every image of a normalised batch, on its device.
 
     The batch counterpart of :class:`ReIDRandomErasing`, for the data
@@ -189,7 +134,7 @@ class BatchRandomErasing:
         left = (corner[:, 1] * (img_w - width + 1)).long()
         return top, left, height, width
 
-    def erase(self, inputs: torch.Tensor) -> torch.Tensor:
+    def augment(self, inputs: torch.Tensor) -> torch.Tensor:
         """Erase a box of each image with probability ``prob``.
 
         Args:
@@ -211,23 +156,6 @@ class BatchRandomErasing:
         else:
             value = constant_fill(self.fill, self.channel_order, inputs)
         return torch.where(mask, value, inputs)
-
-    def __call__(
-        self,
-        batch_inputs: torch.Tensor,
-        batch_score: Optional[torch.Tensor] = None
-    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Erase the batch; the scores pass through unchanged.
-
-        Args:
-            batch_inputs (Tensor): Normalised images, shape (N, C, H, W).
-            batch_score (Tensor, optional): Scores, shape (N, num_classes),
-                or None. Defaults to None.
-
-        Returns:
-            tuple[Tensor, Tensor | None]: The erased images and the scores.
-        """
-        return self.erase(batch_inputs), batch_score
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(prob={self.prob}, '
