@@ -42,14 +42,7 @@ class BatchCutout(BatchImageAugment):
         self.channel_order = channel_order
 
     def augment(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Fill a box of each image with probability ``prob``.
-
-        Args:
-            inputs (Tensor): Normalised images, shape (N, C, H, W).
-
-        Returns:
-            Tensor: A new tensor of the same shape, dtype and device.
-        """
+        """Fill a box of each image with probability ``prob``."""
         num, _, img_h, img_w = inputs.shape
         device = inputs.device
         box_h, box_w = self.size

@@ -69,8 +69,14 @@ class BatchImageAugment:
     """
 
     def augment(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Augment the normalised images, shape (N, C, H, W), into a new
-        tensor of the same shape, dtype and device."""
+        """Augment the images.
+
+        Args:
+            inputs (Tensor): Normalised images, shape (N, C, H, W).
+
+        Returns:
+            Tensor: A new tensor of the same shape, dtype and device.
+        """
         raise NotImplementedError
 
     def __call__(

@@ -135,14 +135,7 @@ class BatchRandomErasing(BatchImageAugment):
         return top, left, height, width
 
     def augment(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Erase a box of each image with probability ``prob``.
-
-        Args:
-            inputs (Tensor): Normalised images, shape (N, C, H, W).
-
-        Returns:
-            Tensor: A new tensor of the same shape, dtype and device.
-        """
+        """Erase a box of each image with probability ``prob``."""
         num, _, img_h, img_w = inputs.shape
         mask = box_mask(*self.sample_boxes(num, img_h, img_w, inputs.device),
                         img_h, img_w)
