@@ -10,6 +10,8 @@ mmpretrain config reaches ours with
 A lookup that falls through to the parent does not import the parent's
 ``locations``, so every node lists mmpretrain's module too.
 """
+from typing import Any
+
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
 
@@ -77,3 +79,21 @@ VISUALIZERS = _child('visualizer', mmpretrain_registry.VISUALIZERS,
                      'mmpretrain.visualization')
 VISBACKENDS = _child('vis_backend', mmpretrain_registry.VISBACKENDS,
                      'mmpretrain.visualization')
+
+
+def build_in_scope(registry: Registry, cfg: dict) -> Any:
+    """Build ``cfg`` with ``registry``, its ``type`` looked up in our scope
+    unless ``cfg`` names a ``_scope_``, even when the caller's default
+    scope is mmpretrain's (as in an mmpretrain config that uses one of our
+    heads or preprocessors).
+
+    Args:
+        registry (Registry): One of the nodes above.
+        cfg (dict): The config; it is not changed.
+
+    Returns:
+        The built object.
+    """
+    cfg = dict(cfg)
+    cfg.setdefault('_scope_', SCOPE)
+    return registry.build(cfg)

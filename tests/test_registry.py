@@ -7,7 +7,7 @@ from mmengine.optim import build_optim_wrapper
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 
-from mmreid_tricks.registry import MODELS
+from mmreid_tricks.registry import MODELS, build_in_scope
 
 MMPRETRAIN_CONFIG = """
 _base_ = 'mmpretrain::resnet/resnet18_8xb32_in1k.py'
@@ -56,3 +56,11 @@ def test_trick_in_an_mmpretrain_config(tmp_path):
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     log_vars = model.train_step(batch(), wrapper)
     assert torch.isfinite(log_vars['loss'])
+
+
+def test_build_in_scope_from_mmpretrain_scope():
+    cfg = dict(type='BNNeck', in_channels=8)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        neck = build_in_scope(MODELS, cfg)
+    assert type(neck).__name__ == 'BNNeck'
+    assert cfg == dict(type='BNNeck', in_channels=8)  # not changed

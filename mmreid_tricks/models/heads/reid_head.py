@@ -6,16 +6,13 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from mmpretrain.structures import DataSample
 
-from mmreid_tricks.registry import MODELS
+from mmreid_tricks.registry import MODELS, build_in_scope
 
 
 def _build_loss(cfg) -> Optional[nn.Module]:
     if cfg is None or isinstance(cfg, nn.Module):
         return cfg
-    cfg = dict(cfg)
-    # Build in our scope even when the caller's default scope is mmpretrain.
-    cfg.setdefault('_scope_', 'mmreid_tricks')
-    return MODELS.build(cfg)
+    return build_in_scope(MODELS, cfg)
 
 
 @MODELS.register_module()

@@ -3,16 +3,7 @@ from typing import Callable, List, Optional, Sequence, Union
 
 from mmpretrain.models.utils import ClsDataPreprocessor
 
-from mmreid_tricks.registry import BATCH_AUGMENTS, MODELS
-
-
-def _build_transform(cfg: Union[dict, Callable]) -> Callable:
-    if callable(cfg):
-        return cfg
-    cfg = dict(cfg)
-    # Build in our scope even when the caller's default scope is mmpretrain.
-    cfg.setdefault('_scope_', 'mmreid_tricks')
-    return BATCH_AUGMENTS.build(cfg)
+from mmreid_tricks.registry import BATCH_AUGMENTS, MODELS, build_in_scope
 
 
 @MODELS.register_module()
@@ -55,7 +46,8 @@ class ReIDDataPreprocessor(ClsDataPreprocessor):
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self.batch_transforms: List[Callable] = [
-            _build_transform(cfg) for cfg in batch_transforms or []
+            cfg if callable(cfg) else build_in_scope(BATCH_AUGMENTS, cfg)
+            for cfg in batch_transforms or []
         ]
 
     def forward(self, data: dict, training: bool = False) -> dict:
