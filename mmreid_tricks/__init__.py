@@ -3,9 +3,19 @@
 Importing the package registers every module in the ``mmreid_tricks`` scope
 and lets mmengine resume its own checkpoints under torch >= 2.6.
 """
-from . import datasets, engine, evaluation, models  # noqa: F401
-from .utils import register_all_modules, register_checkpoint_loader
-from .version import __version__
+import warnings
+
+# mmcv-lite lacks the compiled ops; mmpretrain's import of mmcv's transformer
+# bricks warns about one that nothing here uses. Only that message is muted.
+warnings.filterwarnings(
+    'ignore',
+    message='Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning)
+
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from .utils import (register_all_modules,  # noqa: E402
+                    register_checkpoint_loader)
+from .version import __version__  # noqa: E402
 
 register_checkpoint_loader()
 
