@@ -12,14 +12,20 @@ import argparse
 import os
 import os.path as osp
 
-import mmengine
-from mmengine.config import Config, DictAction
-from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+# Before torch loads OpenMP: idle threads sleep instead of spinning (see
+# tools/train.py).
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-import mmreid_tricks  # noqa: F401  (registers modules, checkpoint loader)
-from mmreid_tricks.utils import prepare_distributed_cfg
+import mmengine  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import mmreid_tricks  # noqa: E402,F401  (registers modules, checkpoint loader)
+from mmreid_tricks.utils import (clear_errors,  # noqa: E402
+                                 prepare_distributed_cfg, set_collect_dir,
+                                 set_data_root)
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,6 +34,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where to save the metrics')
     parser.add_argument('--out', help='dump the metrics to this file')
+    parser.add_argument(
+        '--data-root',
+        help='the data set folder, set on every data set of the train, val '
+        'and test dataloaders')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -54,8 +64,12 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.launcher != 'none':
+        set_collect_dir(cfg)
     loader = cfg.test_dataloader
     if loader.get('num_workers', 0) == 0:
         loader['persistent_workers'] = False
@@ -69,4 +83,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    with clear_errors():
+        main()

@@ -17,6 +17,7 @@ import warnings
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+from mmengine.logging import print_log
 from PIL import Image, ImageDraw, ImageFilter
 
 from mmreid_tricks.registry import DATASETS
@@ -661,6 +662,7 @@ def generate_synthetic_market1501(root: str,
     parent, name = osp.split(root)
     os.makedirs(parent, exist_ok=True)
     tmp = osp.join(parent, f'.{name}.tmp-{os.getpid()}-{uuid.uuid4().hex}')
+    print_log(f'Generating a synthetic data set of about {(num_train_ids + num_test_ids) * images_per_id + num_distractors + num_junk} images at {root} (once; later runs reuse it)', logger='current')  # noqa: E501
     try:
         counts = _write_all(tmp, args)
         with open(osp.join(tmp, MARKER_FILE), 'w') as f:
