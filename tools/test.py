@@ -76,6 +76,7 @@ def main() -> None:
     prepare_distributed_cfg(cfg)  # CPU-only: gloo, DDP without device_ids
     runner = (
         RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    runner.logger.info(f'Evaluating {args.checkpoint}')
     metrics = runner.test()
     # Every rank holds the gathered metrics; one writer avoids a race.
     if args.out and is_main_process():
