@@ -2,9 +2,10 @@ import os
 import time
 
 # Before torch loads OpenMP, as tools/train.py does: idle OpenMP threads
-# sleep instead of spinning, which keeps the suite from crawling on a busy
+# spin briefly, then sleep, which keeps the suite from crawling on a busy
 # CPU. The trainings the tests start as subprocesses inherit it.
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+if not {'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'} & set(os.environ):
+    os.environ['GOMP_SPINCOUNT'] = '10000'
 
 import pytest  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402

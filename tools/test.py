@@ -12,9 +12,9 @@ import argparse
 import os
 import os.path as osp
 
-# Before torch loads OpenMP: idle threads sleep instead of spinning (see
-# tools/train.py).
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+# Before torch loads OpenMP: idle threads spin briefly (see tools/train.py).
+if not {'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'} & set(os.environ):
+    os.environ['GOMP_SPINCOUNT'] = '10000'
 
 import mmengine  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
