@@ -30,7 +30,7 @@ def pytest_runtest_call(item):
         yield
         return
     start = time.time()
-    reporter.write_line(f'[slow] {item.nodeid} ... (trains a tiny model)')
+    reporter.write_line(f'[slow] {item.nodeid} ...')
     yield
     reporter.write_line(
         f'[slow] {item.nodeid} finished in {time.time() - start:.0f} s')
