@@ -18,17 +18,23 @@ import argparse
 import os
 import os.path as osp
 
-import mmengine
-from mmengine.config import Config, DictAction
-from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+# Before torch loads OpenMP: idle threads spin briefly (see tools/train.py).
+if not {'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'} & set(os.environ):
+    os.environ['GOMP_SPINCOUNT'] = '10000'
 
-import mmreid_tricks  # noqa: F401  (registers modules)
-from mmreid_tricks.utils import (install_checkpoint_loader,
-                                 prepare_distributed_cfg)
-from mmreid_tricks.utils.test_results import (add_results_dump,
-                                              save_metrics_to_results)
+import mmengine  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import mmreid_tricks  # noqa: E402,F401  (registers modules)
+from mmreid_tricks.utils import (clear_errors,  # noqa: E402
+                                 install_checkpoint_loader,
+                                 prepare_distributed_cfg, set_collect_dir,
+                                 set_data_root)
+from mmreid_tricks.utils.test_results import (  # noqa: E402
+    add_results_dump, save_metrics_to_results)
 
 METRICS_ONLY_SUFFIXES = ('.json', '.yaml', '.yml')
 
@@ -45,6 +51,10 @@ def parse_args() -> argparse.Namespace:
         'torch.load(weights_only=True) or '
         'mmreid_tricks.evaluation.load_reid_results); FILE.json or '
         'FILE.yaml holds the metrics only')
+    parser.add_argument(
+        '--data-root',
+        help='the data set folder, set on every data set of the train, val '
+        'and test dataloaders')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -73,8 +83,12 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.launcher != 'none':
+        set_collect_dir(cfg)
     loader = cfg.test_dataloader
     if loader.get('num_workers', 0) == 0:
         loader['persistent_workers'] = False
@@ -84,6 +98,7 @@ def main() -> None:
     prepare_distributed_cfg(cfg)  # CPU-only: gloo, DDP without device_ids
     runner = (
         RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    runner.logger.info(f'Evaluating {args.checkpoint}')
     metrics = runner.test()
     # Every rank holds the gathered metrics; one writer avoids a race.
     if dump_features:
@@ -93,4 +108,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    with clear_errors():
+        main()

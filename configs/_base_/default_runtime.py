@@ -3,7 +3,8 @@
 default_scope = 'mmreid_tricks'
 
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
+    # mmengine's timer, with an ETA that follows epochs of varying length.
+    timer=dict(type='EpochETAIterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Atomic saves, resume falls back past broken files, one run per

@@ -46,11 +46,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run(args, timeout=300, env=None):
+def run(args, timeout=300, env=None, cwd=REPO):
     env = dict(os.environ, PYTHONPATH=REPO, **(env or {}))
     out = subprocess.run(
         args,
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -261,8 +261,19 @@ def test_distributed_test_matches_one_process(trained, data_root, tmp_path):
         osp.join(REPO, 'tools', 'test.py'), TINY_CONFIG, ckpt, '--out',
         outs[0], *common
     ])
-    log = run(torchrun('test.py', ckpt, '--out', outs[1], *common))
+    # tools/dist_test.sh with no torchrun on PATH, from another folder: it
+    # runs torch's launcher through PYTHON and leaves no .dist_test there.
+    cwd = tmp_path / 'elsewhere'
+    cwd.mkdir()
+    log = run([
+        'bash', osp.join(REPO, 'tools', 'dist_test.sh'), TINY_CONFIG, ckpt,
+        str(WORLD_SIZE), '--out', outs[1], *common
+    ], env=dict(PATH='/usr/bin:/bin', PYTHON=sys.executable,
+                PORT=str(free_port()), OMP_NUM_THREADS='1'), cwd=str(cwd))
     assert 'Distributed training: True' in log
+    assert os.listdir(cwd) == []
+    assert not [n for n in os.listdir(tmp_path / 'work')
+                if n.startswith('.dist')]
     slurm = [
         osp.join(REPO, 'tools', 'slurm_test.sh'), 'partition', 'job',
         TINY_CONFIG, ckpt, '--out', outs[2], *common

@@ -12,6 +12,7 @@ import uuid
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+from mmengine.logging import print_log
 
 from ..folder_dataset import SPLIT_DIRS
 from .appearance import sample_camera, sample_identity
@@ -291,6 +292,13 @@ def _write_atomically(root: str, args: dict, replace: bool) -> dict:
     parent, name = osp.split(root)
     os.makedirs(parent, exist_ok=True)
     tmp = osp.join(parent, f'.{name}.tmp-{os.getpid()}-{uuid.uuid4().hex}')
+    num_images = ((args['num_train_ids'] + args['num_test_ids']) *
+                  args['images_per_id'] + args['num_distractors'] +
+                  args['num_junk'])
+    print_log(
+        f'Generating a synthetic data set of about {num_images} images at '
+        f'{root} (once; later runs reuse it)',
+        logger='current')
     try:
         counts = _write_all(tmp, args)
         with open(osp.join(tmp, MARKER_FILE), 'w') as f:
