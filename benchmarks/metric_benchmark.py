@@ -54,20 +54,23 @@ from mmreid_tricks.evaluation.functional import (pairwise_distance,
 from mmreid_tricks.evaluation.functional.cuhk03_protocol import \
     rank_metrics_cuhk03
 
-PRESETS = dict(market1501=dict(num_query=3368,
-                               gallery_size=15913,
-                               num_ids=750,
-                               num_distractors=2793,
-                               num_cams=6,
-                               dim=2048,
-                               noise=2.75),
-               msmt17=dict(num_query=11659,
-                           gallery_size=82161,
-                           num_ids=3060,
-                           num_distractors=0,
-                           num_cams=15,
-                           dim=256,
-                           noise=1.7))
+PRESETS = dict(
+    market1501=dict(
+        num_query=3368,
+        gallery_size=15913,
+        num_ids=750,
+        num_distractors=2793,
+        num_cams=6,
+        dim=2048,
+        noise=2.75),
+    msmt17=dict(
+        num_query=11659,
+        gallery_size=82161,
+        num_ids=3060,
+        num_distractors=0,
+        num_cams=15,
+        dim=256,
+        noise=1.7))
 METHODS = ('ours', 'reference', 'reference_torch', 'features', 'cuhk03',
            'ours_alt', 'features_alt')
 MATRIX_METHODS = ('ours', 'reference', 'reference_torch', 'cuhk03', 'ours_alt')
@@ -76,9 +79,8 @@ IDS = ('q_pids', 'g_pids', 'q_camids', 'g_camids')
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--preset',
-                        choices=sorted(PRESETS),
-                        default='market1501')
+    parser.add_argument(
+        '--preset', choices=sorted(PRESETS), default='market1501')
     for name, value in PRESETS['market1501'].items():
         parser.add_argument(
             '--' + name.replace('_', '-'),
@@ -87,18 +89,15 @@ def parse_args(argv=None) -> argparse.Namespace:
             ('; per-image noise relative to the identity centre, higher '
              'lowers mAP' if name == 'noise' else ''))
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--methods',
-                        default='ours,reference,features',
-                        help=f'comma-separated, from {METHODS}')
+    parser.add_argument(
+        '--methods',
+        default='ours,reference,features',
+        help=f'comma-separated, from {METHODS}')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
-    parser.add_argument('--repeats',
-                        type=int,
-                        default=3,
-                        help='rounds of processes')
-    parser.add_argument('--calls',
-                        type=int,
-                        default=2,
-                        help='timed calls per process')
+    parser.add_argument(
+        '--repeats', type=int, default=3, help='rounds of processes')
+    parser.add_argument(
+        '--calls', type=int, default=2, help='timed calls per process')
     parser.add_argument(
         '--alt-ranking',
         help='a ranking.py whose functions the *_alt methods use')
@@ -170,12 +169,13 @@ def build_problem(args: argparse.Namespace) -> Dict[str, np.ndarray]:
                 (distractor.sum(), dim), dtype=np.float32)
         return feats / np.linalg.norm(feats, axis=1, keepdims=True)
 
-    return dict(query=embed(q_pids, q_camids),
-                gallery=embed(g_pids, g_camids),
-                q_pids=q_pids,
-                g_pids=g_pids,
-                q_camids=q_camids,
-                g_camids=g_camids)
+    return dict(
+        query=embed(q_pids, q_camids),
+        gallery=embed(g_pids, g_camids),
+        q_pids=q_pids,
+        g_pids=g_pids,
+        q_camids=q_camids,
+        g_camids=g_camids)
 
 
 def reference_numpy(distmat: np.ndarray, q_pids: np.ndarray,
@@ -197,8 +197,8 @@ def reference_numpy(distmat: np.ndarray, q_pids: np.ndarray,
     all_cmc, all_ap, all_inp = [], [], []
     for i in range(len(q_pids)):
         order = indices[i]
-        remove = (g_pids[order] == q_pids[i]) & (g_camids[order]
-                                                 == q_camids[i])
+        remove = (g_pids[order] == q_pids[i]) & (
+            g_camids[order] == q_camids[i])
         raw_cmc = matches[i][~remove]
         if not raw_cmc.any():
             continue
@@ -209,9 +209,10 @@ def reference_numpy(distmat: np.ndarray, q_pids: np.ndarray,
         all_cmc.append(np.pad(cmc, (0, max_rank - len(cmc)), 'edge'))
         precision = hits / np.arange(1, len(hits) + 1)
         all_ap.append(precision[raw_cmc].sum() / hits[-1])
-    return dict(cmc=np.mean(all_cmc, 0),
-                mAP=float(np.mean(all_ap)),
-                mINP=float(np.mean(all_inp)))
+    return dict(
+        cmc=np.mean(all_cmc, 0),
+        mAP=float(np.mean(all_ap)),
+        mINP=float(np.mean(all_inp)))
 
 
 def reference_torch(distmat: torch.Tensor, q_pids: torch.Tensor,
@@ -241,13 +242,13 @@ def reference_torch(distmat: torch.Tensor, q_pids: torch.Tensor,
         ranks = torch.where(match, kept_rank, -1)
         all_inp.append((num_rel / (ranks.amax(1) + 1)).cpu())
         first = torch.where(match, kept_rank, distmat.size(1)).amin(1)
-        cmc_counts += torch.bincount(first.clamp(max=max_rank).cpu(),
-                                     minlength=max_rank + 1)
+        cmc_counts += torch.bincount(
+            first.clamp(max=max_rank).cpu(), minlength=max_rank + 1)
     num_valid = sum(len(ap) for ap in all_ap)
-    return dict(cmc=(cmc_counts[:max_rank].cumsum(0).double() /
-                     num_valid).numpy(),
-                mAP=float(torch.cat(all_ap).double().mean()),
-                mINP=float(torch.cat(all_inp).double().mean()))
+    return dict(
+        cmc=(cmc_counts[:max_rank].cumsum(0).double() / num_valid).numpy(),
+        mAP=float(torch.cat(all_ap).double().mean()),
+        mINP=float(torch.cat(all_inp).double().mean()))
 
 
 def estimate_gib(method: str, args: argparse.Namespace) -> float:
@@ -297,8 +298,8 @@ def load_functions(path: str) -> Dict:
         'mmreid_tricks.evaluation.functional._alt_ranking', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return dict(ours=module.rank_metrics,
-                features=module.rank_metrics_from_features)
+    return dict(
+        ours=module.rank_metrics, features=module.rank_metrics_from_features)
 
 
 def run_worker(args: argparse.Namespace) -> None:
@@ -321,9 +322,10 @@ def run_worker(args: argparse.Namespace) -> None:
         if method == 'reference_torch':
             ids = {k: v.to(device) for k, v in ids.items()}
     ids = [ids[k] for k in IDS]
-    funcs = dict(ours=rank_metrics,
-                 features=rank_metrics_from_features,
-                 cuhk03=rank_metrics_cuhk03)
+    funcs = dict(
+        ours=rank_metrics,
+        features=rank_metrics_from_features,
+        cuhk03=rank_metrics_cuhk03)
     if method.endswith('_alt'):
         if not args.alt_ranking:
             raise ValueError(f'{method} needs --alt-ranking')
@@ -353,16 +355,17 @@ def run_worker(args: argparse.Namespace) -> None:
         times.append(time.perf_counter() - start)
     print(
         json.dumps(
-            dict(method=args.worker,
-                 device=str(device),
-                 times=times,
-                 peak_rss_mib=peak_rss(),
-                 extra_rss_mib=peak_rss() - base_rss,
-                 cuda_extra_mib=(torch.cuda.max_memory_allocated() -
-                                 base_alloc) / 2**20 if cuda else None,
-                 cmc=np.asarray(out['cmc'], np.float64).tolist(),
-                 mAP=float(out['mAP']),
-                 mINP=float(out['mINP']))))
+            dict(
+                method=args.worker,
+                device=str(device),
+                times=times,
+                peak_rss_mib=peak_rss(),
+                extra_rss_mib=peak_rss() - base_rss,
+                cuda_extra_mib=(torch.cuda.max_memory_allocated() -
+                                base_alloc) / 2**20 if cuda else None,
+                cmc=np.asarray(out['cmc'], np.float64).tolist(),
+                mAP=float(out['mAP']),
+                mINP=float(out['mINP']))))
 
 
 def count_tied_queries(distmat: np.ndarray, problem: Dict) -> int:
@@ -401,10 +404,11 @@ def save_inputs(args: argparse.Namespace,
     query = torch.from_numpy(problem['query']).to(device)
     gallery = torch.from_numpy(problem['gallery']).to(device)
     # Written chunk by chunk to a file, so this process never holds it all.
-    distmat = np.lib.format.open_memmap(osp.join(args.workdir, 'distmat.npy'),
-                                        mode='w+',
-                                        dtype=np.float32,
-                                        shape=(len(query), len(gallery)))
+    distmat = np.lib.format.open_memmap(
+        osp.join(args.workdir, 'distmat.npy'),
+        mode='w+',
+        dtype=np.float32,
+        shape=(len(query), len(gallery)))
     start = time.perf_counter()
     for i in range(0, len(query), 1024):
         distmat[i:i + 1024] = pairwise_distance(query[i:i + 1024],
@@ -449,10 +453,8 @@ def main() -> None:
                     osp.abspath(__file__), *sys.argv[1:], '--worker', method,
                     '--workdir', args.workdir
                 ]
-                proc = subprocess.run(cmd,
-                                      capture_output=True,
-                                      text=True,
-                                      check=False)
+                proc = subprocess.run(
+                    cmd, capture_output=True, text=True, check=False)
                 if proc.returncode != 0:
                     print(f'{method} failed:\n{proc.stderr[-3000:]}')
                     continue
@@ -474,13 +476,12 @@ def merge_runs(runs: List[Dict]) -> Dict:
 
 def print_report(args: argparse.Namespace, results: List[Dict],
                  dist_time: float, tied: int) -> None:
-    print(
-        f'\nproblem: {args.num_query} queries x {args.gallery_size} '
-        f'gallery, {args.num_ids} identities + {args.num_distractors} '
-        f'distractors, {args.num_cams} cameras, D={args.dim}, seed '
-        f'{args.seed}, noise {args.noise}; chunk_size {args.chunk_size}, torch threads '
-        f'{args.threads}, best of {args.repeats} processes x '
-        f'{args.calls} calls')
+    print(f'\nproblem: {args.num_query} queries x {args.gallery_size} '
+          f'gallery, {args.num_ids} identities + {args.num_distractors} '
+          f'distractors, {args.num_cams} cameras, D={args.dim}, seed '
+          f'{args.seed}, noise {args.noise}; chunk_size {args.chunk_size}, '
+          f'torch threads {args.threads}, best of {args.repeats} processes x '
+          f'{args.calls} calls')
     print(f'distance matrix (on {args.device}, {args.threads} CPU threads): '
           f'{dist_time:.2f} s, excluded from the metric times except for '
           '`features`')

@@ -93,10 +93,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--config',
         default=DEFAULT_CONFIG,
         help='config whose train_pipeline is ours (default: %(default)s)')
-    parser.add_argument('--num-images',
-                        type=int,
-                        default=1000,
-                        help='images per timed pass (default: %(default)s)')
+    parser.add_argument(
+        '--num-images',
+        type=int,
+        default=1000,
+        help='images per timed pass (default: %(default)s)')
     parser.add_argument(
         '--repeats',
         type=int,
@@ -108,18 +109,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=50,
         help='the pipelines take turns every CHUNK images, so that a burst '
         'of load from elsewhere hits them all alike (default: %(default)s)')
-    parser.add_argument('--profile-images',
-                        type=int,
-                        default=300,
-                        help='images for the per-transform profile, 0 to skip '
-                        '(default: %(default)s)')
+    parser.add_argument(
+        '--profile-images',
+        type=int,
+        default=300,
+        help='images for the per-transform profile, 0 to skip '
+        '(default: %(default)s)')
     parser.add_argument(
         '--no-alternatives',
         action='store_true',
         help='time only torchvision, ours and ours + CPU normalise')
-    parser.add_argument('--no-pin',
-                        action='store_true',
-                        help='do not pin the process to one CPU core')
+    parser.add_argument(
+        '--no-pin',
+        action='store_true',
+        help='do not pin the process to one CPU core')
     parser.add_argument(
         '--device',
         default='cpu',
@@ -156,8 +159,9 @@ def pin_to_one_core() -> Optional[int]:
 
 
 def machine_lines(core: Optional[int]) -> List[str]:
-    usable = (len(os.sched_getaffinity(0))
-              if hasattr(os, 'sched_getaffinity') else os.cpu_count())
+    usable = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, 'sched_getaffinity') else os.cpu_count())
     return [
         f'python {platform.python_version()}, torch {torch.__version__}, '
         f'torchvision {torchvision.__version__}, mmcv {mmcv.__version__}, '

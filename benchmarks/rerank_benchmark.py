@@ -46,12 +46,12 @@ from typing import Dict
 
 import numpy as np
 import torch
+from rerank_reference import k_reciprocal_rerank_dense  # beside this file
 
 from mmreid_tricks.evaluation.functional import (rank_metrics,
                                                  rank_metrics_from_features)
-from mmreid_tricks.evaluation.functional.rerank import (
-    k_reciprocal_rerank, k_reciprocal_rerank_fn)
-from rerank_reference import k_reciprocal_rerank_dense  # beside this file
+from mmreid_tricks.evaluation.functional.rerank import (k_reciprocal_rerank,
+                                                        k_reciprocal_rerank_fn)
 
 METHODS = ('original', 'ours', 'ours_metrics')
 # The original with float32 distances computed by numpy and by torch.
@@ -177,8 +177,10 @@ def parse_args():
         'by numpy and by torch, and compare them with each other and with '
         'ours')
     # Internal: run one method in this process.
-    parser.add_argument('--worker',
-                        choices=METHODS + FLOAT32_ORIGINALS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--worker',
+        choices=METHODS + FLOAT32_ORIGINALS,
+        help=argparse.SUPPRESS)
     parser.add_argument('--size', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--out', help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -221,10 +223,11 @@ def run_worker(args) -> None:
         result = k_reciprocal_rerank(query_t, gallery_t, *params)
     else:  # metrics straight from row chunks, no Q x G matrix
         rows_fn = k_reciprocal_rerank_fn(query_t, gallery_t, *params)
-        result = rank_metrics(rows_fn,
-                              *[torch.from_numpy(problem[k]) for k in (
-                                  'q_pids', 'g_pids', 'q_camids',
-                                  'g_camids')])
+        result = rank_metrics(
+            rows_fn, *[
+                torch.from_numpy(problem[k])
+                for k in ('q_pids', 'g_pids', 'q_camids', 'g_camids')
+            ])
     if cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -257,8 +260,8 @@ def run_method(args, method: str, size: int, out: str) -> dict:
         str(args.lambda_value), '--seed',
         str(args.seed), '--device',
         'cpu' if method.startswith('original') else args.device
-    ] + (['--inexact-original'] if args.inexact_original else []) + (
-        ['--no-l2-normalize'] if args.no_l2_normalize else [])
+    ] + (['--inexact-original'] if args.inexact_original else
+         []) + (['--no-l2-normalize'] if args.no_l2_normalize else [])
     env = dict(os.environ)
     if args.threads:
         for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS',
@@ -271,9 +274,10 @@ def run_method(args, method: str, size: int, out: str) -> dict:
 
 def metrics(dist: np.ndarray, problem: dict) -> dict:
     return rank_metrics(
-        torch.from_numpy(dist),
-        *[torch.from_numpy(problem[k])
-          for k in ('q_pids', 'g_pids', 'q_camids', 'g_camids')])
+        torch.from_numpy(dist), *[
+            torch.from_numpy(problem[k])
+            for k in ('q_pids', 'g_pids', 'q_camids', 'g_camids')
+        ])
 
 
 def main() -> None:
@@ -318,12 +322,14 @@ def main() -> None:
                 # The metrics-only path must agree with the full matrix.
                 assert abs(results['ours_metrics'][0] - mine['mAP']) < 1e-6
             else:
-                mine = dict(mAP=float(results['ours_metrics'][0]),
-                            cmc=torch.from_numpy(results['ours_metrics'][1:]))
-            plain = rank_metrics_from_features(
-                *[torch.from_numpy(problem[k]) for k in (
-                    'query', 'gallery', 'q_pids', 'g_pids', 'q_camids',
-                    'g_camids')])
+                mine = dict(
+                    mAP=float(results['ours_metrics'][0]),
+                    cmc=torch.from_numpy(results['ours_metrics'][1:]))
+            plain = rank_metrics_from_features(*[
+                torch.from_numpy(problem[k])
+                for k in ('query', 'gallery', 'q_pids', 'g_pids', 'q_camids',
+                          'g_camids')
+            ])
             floor = matmul_floor(size, args.dim, args.threads)
             line = (f'{size:6d} {len(problem["query"]):5d} '
                     f'{len(problem["gallery"]):6d} | ')
@@ -404,7 +410,10 @@ def make_problem(args, size: int) -> Dict[str, np.ndarray]:
     return problem
 
 
-def matmul_floor(size: int, dim: int, threads: int, block: int = 4096,
+def matmul_floor(size: int,
+                 dim: int,
+                 threads: int,
+                 block: int = 4096,
                  max_blocks: int = 16) -> float:
     """Seconds of the float32 products behind all ``N x N`` distances.
 

@@ -74,8 +74,8 @@ def k_reciprocal_rerank_dense(query_feats: np.ndarray,
         raise ValueError("float32_backend must be 'numpy' or 'torch', got "
                          f'{float32_backend!r}')
     num_query = len(query_feats)
-    feats = np.concatenate([query_feats, gallery_feats]).astype(
-        np.float64 if exact else np.float32)
+    feats = np.concatenate([query_feats, gallery_feats
+                            ]).astype(np.float64 if exact else np.float32)
     num_all = len(feats)
 
     # Squared euclidean distances between all Q + G images.
@@ -118,9 +118,10 @@ def k_reciprocal_rerank_dense(query_feats: np.ndarray,
             candidate_backward = initial_rank[candidate_forward, :half_k1 + 1]
             fi_candidate = np.where(candidate_backward == candidate)[0]
             candidate_k_reciprocal_index = candidate_forward[fi_candidate]
-            if len(np.intersect1d(candidate_k_reciprocal_index,
-                                  k_reciprocal_index)) > 2 / 3 * len(
-                                      candidate_k_reciprocal_index):
+            if len(
+                    np.intersect1d(candidate_k_reciprocal_index,
+                                   k_reciprocal_index)
+            ) > 2 / 3 * len(candidate_k_reciprocal_index):
                 k_reciprocal_expansion_index = np.append(
                     k_reciprocal_expansion_index, candidate_k_reciprocal_index)
         k_reciprocal_expansion_index = np.unique(k_reciprocal_expansion_index)

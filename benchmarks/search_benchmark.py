@@ -16,7 +16,8 @@ Memory, 2048-d float32: 10^5 items take 0.8 GB, 10^6 take 8.2 GB
 (``--dtype float16``: 4.1 GB, ours only; the gallery is converted block by
 block). Peaks per process, roughly, with Q queries:
 
-- ``ours``: the gallery + ``query_chunk x gallery_chunk`` floats and a block of the gallery (128 MiB);
+- ``ours``: the gallery + ``query_chunk x gallery_chunk`` floats and a block
+  of the gallery (128 MiB);
 - ``cdist``: the gallery + a gallery-sized copy made inside cdist + the
   ``Q x G`` result: about 17.5 GB at 10^6 with Q = 256;
 - ``faiss``: the gallery, held by faiss only (added chunk by chunk).
@@ -49,23 +50,33 @@ GEN_CHUNK = 16384
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--sizes', default='100000,1000000',
-                        help='gallery sizes, comma separated')
+    parser.add_argument(
+        '--sizes',
+        default='100000,1000000',
+        help='gallery sizes, comma separated')
     parser.add_argument('--dim', type=int, default=2048)
     parser.add_argument('--num-queries', type=int, default=256)
     parser.add_argument('--k', type=int, default=10)
-    parser.add_argument('--dtype', choices=('float32', 'float16'),
-                        default='float32', help="ours' gallery storage")
+    parser.add_argument(
+        '--dtype',
+        choices=('float32', 'float16'),
+        default='float32',
+        help="ours' gallery storage")
     parser.add_argument('--query-chunk', type=int, default=256)
     parser.add_argument('--gallery-chunk', type=int, default=16384)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--methods', default=','.join(METHODS))
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch / faiss threads (default: theirs)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch / faiss threads (default: theirs)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--worker', nargs=3, metavar=('METHOD', 'SIZE',
-                                                      'OUT'),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--worker',
+        nargs=3,
+        metavar=('METHOD', 'SIZE', 'OUT'),
+        help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -124,13 +135,13 @@ def run_worker(method: str, size: int, out: str,
             index.add(chunk.numpy())
         search = lambda: index.search(queries.numpy(), args.k)[1]  # noqa
     else:
-        dtype = getattr(torch, args.dtype) if method == 'ours' else (
-            torch.float32)
+        dtype = getattr(torch,
+                        args.dtype) if method == 'ours' else (torch.float32)
         gallery = make_gallery(size, args.dim, args.seed, dtype)
         if method == 'ours':
             search = lambda: topk_search(  # noqa
-                queries, gallery, args.k, 'euclidean', args.query_chunk,
-                args.gallery_chunk)[1].numpy()
+                queries, gallery, args.k, 'euclidean', args.query_chunk, args.
+                gallery_chunk)[1].numpy()
         else:
             search = lambda: torch.cdist(queries, gallery).topk(  # noqa
                 args.k, dim=1, largest=False).indices.numpy()
@@ -172,9 +183,12 @@ def main(argv=None) -> None:
             for method in methods:
                 out = osp.join(tmp, f'{method}_{size}')
                 subprocess.run([
-                    sys.executable, osp.abspath(__file__), *argv,
-                    '--worker', method, str(size), out
-                ], check=True, env=dict(os.environ))
+                    sys.executable,
+                    osp.abspath(__file__), *argv, '--worker', method,
+                    str(size), out
+                ],
+                               check=True,
+                               env=dict(os.environ))
                 with open(out + '.json') as f:
                     results[method] = json.load(f)
                 results[method]['topk'] = np.load(out + '.npy')
@@ -185,9 +199,10 @@ def main(argv=None) -> None:
                         f' queries/s  ({res["time"]:.3f} s, peak RSS '
                         f'{res["peak_gib"]:.2f} GiB)')
                 if base is not None and method != 'ours':
-                    line += (f'  ours {res["time"] / base["time"]:.2f}x as fast; '
-                             f'top-{args.k} '
-                             f'{compare(base["topk"], res["topk"])}')
+                    line += (
+                        f'  ours {res["time"] / base["time"]:.2f}x as fast; '
+                        f'top-{args.k} '
+                        f'{compare(base["topk"], res["topk"])}')
                 print(line)
 
 

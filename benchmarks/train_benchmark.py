@@ -75,45 +75,49 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MODEL_CONFIG = osp.join(REPO, 'configs', '_base_', 'models', 'bot_resnet50.py')
 # The optimizer and schedule of configs/_base_/schedules/bot_adam_120e.py.
 OPTIMIZER = dict(type='Adam', lr=3.5e-4, weight_decay=5e-4)
-PARAM_SCHEDULER = dict(type='WarmupMultiStepLR',
-                       milestones=[40, 70],
-                       gamma=0.1,
-                       warmup_factor=0.01,
-                       warmup_length=10,
-                       warmup_method='linear',
-                       step_offset=1,
-                       by_epoch=True)
+PARAM_SCHEDULER = dict(
+    type='WarmupMultiStepLR',
+    milestones=[40, 70],
+    gamma=0.1,
+    warmup_factor=0.01,
+    warmup_length=10,
+    warmup_method='linear',
+    step_offset=1,
+    by_epoch=True)
 NUM_INSTANCES = 4  # K
 AMP_DTYPES = dict(fp16=torch.float16, bf16=torch.bfloat16)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--device',
-                        default='cuda' if torch.cuda.is_available() else 'cpu',
-                        choices=['cuda', 'cpu'],
-                        help='default: cuda if available')
-    parser.add_argument('--iters',
-                        type=int,
-                        default=50,
-                        help='timed iterations per run (default: 50)')
-    parser.add_argument('--warmup',
-                        type=int,
-                        default=10,
-                        help='untimed iterations first (default: 10)')
-    parser.add_argument('--rounds',
-                        type=int,
-                        default=3,
-                        help='interleaved repetitions of section (a) '
-                        '(default: 3)')
-    parser.add_argument('--batch-size',
-                        type=int,
-                        default=64,
-                        help='P x K with K=4 (default: 64)')
-    parser.add_argument('--depth',
-                        type=int,
-                        default=50,
-                        choices=[18, 34, 50, 101, 152])
+    parser.add_argument(
+        '--device',
+        default='cuda' if torch.cuda.is_available() else 'cpu',
+        choices=['cuda', 'cpu'],
+        help='default: cuda if available')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=50,
+        help='timed iterations per run (default: 50)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=10,
+        help='untimed iterations first (default: 10)')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=3,
+        help='interleaved repetitions of section (a) '
+        '(default: 3)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=64,
+        help='P x K with K=4 (default: 64)')
+    parser.add_argument(
+        '--depth', type=int, default=50, choices=[18, 34, 50, 101, 152])
     parser.add_argument('--height', type=int, default=256)
     parser.add_argument('--width', type=int, default=128)
     parser.add_argument('--num-classes', type=int, default=751)
@@ -125,12 +129,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--precisions',
         help='precisions of section (b) (default: fp32,fp16,bf16 on cuda, '
         'fp32,bf16 on cpu)')
-    parser.add_argument('--no-channels-last',
-                        action='store_true',
-                        help='skip the channels_last runs of section (b)')
-    parser.add_argument('--sections',
-                        default='a,b,c',
-                        help='sections to run (default: a,b,c)')
+    parser.add_argument(
+        '--no-channels-last',
+        action='store_true',
+        help='skip the channels_last runs of section (b)')
+    parser.add_argument(
+        '--sections', default='a,b,c', help='sections to run (default: a,b,c)')
     args = parser.parse_args(argv)
     if args.batch_size % NUM_INSTANCES:
         parser.error(f'--batch-size must be a multiple of K={NUM_INSTANCES}')
@@ -139,10 +143,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda, but CUDA is not available')
     cuda = args.device == 'cuda'
-    args.overhead_precisions = _names(args.overhead_precisions
-                                      or ('fp32,fp16' if cuda else 'fp32'))
-    args.precisions = _names(args.precisions
-                             or ('fp32,fp16,bf16' if cuda else 'fp32,bf16'))
+    args.overhead_precisions = _names(
+        args.overhead_precisions or ('fp32,fp16' if cuda else 'fp32'))
+    args.precisions = _names(
+        args.precisions or ('fp32,fp16,bf16' if cuda else 'fp32,bf16'))
     for p in args.overhead_precisions + args.precisions:
         if p not in ('fp32', 'fp16', 'bf16') or (p == 'fp16' and not cuda):
             parser.error(f'precision {p!r} is not available on '
@@ -210,10 +214,11 @@ class InMemoryReIDData(Dataset):
                  width: int,
                  num_unique: int = 64) -> None:
         gen = torch.Generator().manual_seed(0)
-        self.images = torch.randint(0,
-                                    256, (num_unique, 3, height, width),
-                                    dtype=torch.uint8,
-                                    generator=gen)
+        self.images = torch.randint(
+            0,
+            256, (num_unique, 3, height, width),
+            dtype=torch.uint8,
+            generator=gen)
         num = num_batches * batch_size
         self.labels = np.arange(num) // NUM_INSTANCES
         self.samples = [
@@ -227,8 +232,9 @@ class InMemoryReIDData(Dataset):
         return self.labels
 
     def __getitem__(self, index: int) -> dict:
-        return dict(inputs=self.images[index % len(self.images)],
-                    data_samples=self.samples[index])
+        return dict(
+            inputs=self.images[index % len(self.images)],
+            data_samples=self.samples[index])
 
 
 def epoch_plan(args: argparse.Namespace) -> Dict[str, int]:
@@ -240,28 +246,29 @@ def epoch_plan(args: argparse.Namespace) -> Dict[str, int]:
 
 
 def loader_cfg(dataset: Dataset, batch_size: int) -> dict:
-    return dict(dataset=dataset,
-                sampler=dict(type='RandomIdentitySampler',
-                             batch_size=batch_size,
-                             num_instances=NUM_INSTANCES,
-                             seed=0),
-                batch_size=batch_size,
-                num_workers=0,
-                persistent_workers=False,
-                collate_fn=dict(type='pseudo_collate'))
+    return dict(
+        dataset=dataset,
+        sampler=dict(
+            type='RandomIdentitySampler',
+            batch_size=batch_size,
+            num_instances=NUM_INSTANCES,
+            seed=0),
+        batch_size=batch_size,
+        num_workers=0,
+        persistent_workers=False,
+        collate_fn=dict(type='pseudo_collate'))
 
 
 def batches(dataset: Dataset, batch_size: int) -> Iterator[dict]:
     """Endless batches, epoch after epoch, as the runner's loader gives."""
-    sampler = RandomIdentitySampler(dataset,
-                                    batch_size,
-                                    num_instances=NUM_INSTANCES,
-                                    seed=0)
-    loader = DataLoader(dataset,
-                        batch_size=batch_size,
-                        sampler=sampler,
-                        num_workers=0,
-                        collate_fn=pseudo_collate)
+    sampler = RandomIdentitySampler(
+        dataset, batch_size, num_instances=NUM_INSTANCES, seed=0)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=0,
+        collate_fn=pseudo_collate)
     epoch = 0
     while True:
         sampler.set_epoch(epoch)
@@ -302,10 +309,11 @@ def summarise(marks: Sequence[float], warmup: int,
     """Median and mean iteration time (ms) and images/s, after warmup."""
     times = np.diff(np.asarray(marks))[warmup:]
     median = float(np.median(times))
-    return dict(median_ms=median * 1e3,
-                mean_ms=float(times.mean()) * 1e3,
-                img_s=batch_size / median,
-                n=len(times))
+    return dict(
+        median_ms=median * 1e3,
+        mean_ms=float(times.mean()) * 1e3,
+        img_s=batch_size / median,
+        n=len(times))
 
 
 def release(device: torch.device) -> None:
@@ -394,20 +402,21 @@ class Bench:
         """The hand-written loop."""
         release(self.device)
         model = self.build_model()
-        optimizer = torch.optim.Adam(model.parameters(),
-                                     lr=OPTIMIZER['lr'],
-                                     weight_decay=OPTIMIZER['weight_decay'])
+        optimizer = torch.optim.Adam(
+            model.parameters(),
+            lr=OPTIMIZER['lr'],
+            weight_decay=OPTIMIZER['weight_decay'])
         dtype = AMP_DTYPES.get(precision)
-        scaler = (torch.amp.GradScaler(self.device.type)
-                  if precision == 'fp16' else None)
+        scaler = (
+            torch.amp.GradScaler(self.device.type)
+            if precision == 'fp16' else None)
         data_iter = batches(self.dataset, self.args.batch_size)
         marks, fetched = [mark(self.device)], []
         for _ in range(self.total):
             data = next(data_iter)
             fetched.append(time.perf_counter())
-            with torch.autocast(self.device.type,
-                                dtype=dtype,
-                                enabled=dtype is not None):
+            with torch.autocast(
+                    self.device.type, dtype=dtype, enabled=dtype is not None):
                 data = model.data_preprocessor(data, True)
                 losses = model(**data, mode='loss')
                 loss = sum(v for k, v in losses.items() if 'loss' in k)
@@ -422,10 +431,8 @@ class Bench:
             marks.append(mark(self.device))
         stats = summarise(marks, self.args.warmup, self.args.batch_size)
         stats['peak_gib'] = peak_gib(self.device)
-        stats['stages'] = stage_ms(self.args.warmup,
-                                   start=marks,
-                                   data=fetched,
-                                   step=marks[1:])
+        stats['stages'] = stage_ms(
+            self.args.warmup, start=marks, data=fetched, step=marks[1:])
         return stats
 
     def train_step(self,
@@ -479,18 +486,19 @@ class Bench:
                     timer=dict(type='IterTimerHook'),
                     logger=dict(type='LoggerHook', interval=50),
                     param_scheduler=dict(type='ParamSchedulerHook'),
-                    checkpoint=dict(type='CheckpointHook',
-                                    interval=-1,
-                                    save_last=False),
+                    checkpoint=dict(
+                        type='CheckpointHook', interval=-1, save_last=False),
                     sampler_seed=dict(type='DistSamplerSeedHook')),
-                custom_hooks=[first, dict(type='CheckInvalidLossHook'), clock],
+                custom_hooks=[first,
+                              dict(type='CheckInvalidLossHook'), clock],
                 default_scope='mmreid_tricks',
-                env_cfg=dict(cudnn_benchmark=True,
-                             mp_cfg=dict(mp_start_method='fork',
-                                         opencv_num_threads=0)),
+                env_cfg=dict(
+                    cudnn_benchmark=True,
+                    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0)),
                 log_processor=dict(by_epoch=True),
-                visualizer=dict(type='Visualizer',
-                                vis_backends=[dict(type='LocalVisBackend')]),
+                visualizer=dict(
+                    type='Visualizer',
+                    vis_backends=[dict(type='LocalVisBackend')]),
                 randomness=dict(seed=0),
                 log_level='WARNING')
             runner.train()
@@ -499,21 +507,23 @@ class Bench:
         marks = clock.after[:total + 1]
         stats = summarise(marks, self.args.warmup, self.args.batch_size)
         stats['peak_gib'] = peak_gib(self.device)
-        stats['stages'] = stage_ms(self.args.warmup,
-                                   start=marks,
-                                   data=first.before[:total],
-                                   hooks_before=clock.before[:total],
-                                   step=first.after[:total],
-                                   hooks_after=marks[1:])
+        stats['stages'] = stage_ms(
+            self.args.warmup,
+            start=marks,
+            data=first.before[:total],
+            hooks_before=clock.before[:total],
+            step=first.after[:total],
+            hooks_after=marks[1:])
         return stats
 
     def preprocessor_ms(self) -> Dict[str, float]:
         """Median ms per batch of the preprocessor with and without
         ``BatchRandomErasing``, and of the transform alone."""
-        norm = dict(type='ReIDDataPreprocessor',
-                    mean=[123.675, 116.28, 103.53],
-                    std=[58.395, 57.12, 57.375],
-                    to_rgb=True)
+        norm = dict(
+            type='ReIDDataPreprocessor',
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            to_rgb=True)
         plain = MODELS.build(dict(norm)).to(self.device)
         erasing = MODELS.build(
             dict(norm, batch_transforms=[dict(type='BatchRandomErasing')]))
@@ -521,9 +531,10 @@ class Bench:
         data = next(batches(self.dataset, self.args.batch_size))
         inputs = plain(data, True)['inputs']
         transform = erasing.batch_transforms[0]
-        calls = dict(plain=lambda: plain(data, True),
-                     erasing=lambda: erasing(data, True),
-                     transform=lambda: transform(inputs, None))
+        calls = dict(
+            plain=lambda: plain(data, True),
+            erasing=lambda: erasing(data, True),
+            transform=lambda: transform(inputs, None))
         out = {}
         for name, call in calls.items():
             marks = [mark(self.device)]
@@ -573,10 +584,11 @@ def overhead_rounds(bench: Bench, precision: str,
 def merge_rounds(runs: List[Dict[str, float]]) -> Dict[str, float]:
     """Median over rounds of the per-round medians (and of each stage)."""
     median_ms = float(np.median([run['median_ms'] for run in runs]))
-    merged = dict(median_ms=median_ms,
-                  mean_ms=float(np.mean([run['mean_ms'] for run in runs])),
-                  img_s=runs[0]['img_s'] * runs[0]['median_ms'] / median_ms,
-                  peak_gib=max(run['peak_gib'] for run in runs))
+    merged = dict(
+        median_ms=median_ms,
+        mean_ms=float(np.mean([run['mean_ms'] for run in runs])),
+        img_s=runs[0]['img_s'] * runs[0]['median_ms'] / median_ms,
+        peak_gib=max(run['peak_gib'] for run in runs))
     if 'stages' in runs[0]:
         merged['stages'] = {
             stage: float(np.median([run['stages'][stage] for run in runs]))

@@ -2,8 +2,8 @@
 config through custom_imports and qualified names."""
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope, init_default_scope
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 
@@ -26,8 +26,10 @@ model = dict(
 
 def batch():
     return dict(
-        inputs=[torch.randint(0, 256, (3, 64, 32), dtype=torch.uint8)
-                for _ in range(4)],
+        inputs=[
+            torch.randint(0, 256, (3, 64, 32), dtype=torch.uint8)
+            for _ in range(4)
+        ],
         data_samples=[DataSample().set_gt_label(i) for i in range(4)])
 
 

@@ -187,8 +187,10 @@ def run_rows(rows, args):
             run_dir = osp.join(args.work_dir, f'{index}-{name}', f'seed{seed}')
             start = time.time()
             metrics = train_once(config, seed, run_dir, args.cfg_options)
-            print(f'[ablation] row {index} {name} seed {seed}: '
-                  f'{metrics} ({time.time() - start:.0f} s)', flush=True)
+            print(
+                f'[ablation] row {index} {name} seed {seed}: '
+                f'{metrics} ({time.time() - start:.0f} s)',
+                flush=True)
             results.setdefault(name, []).append(metrics)
             # Raw numbers as they come, so a stopped run loses nothing.
             with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:

@@ -29,12 +29,12 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmreid_tricks  # noqa: E402,F401  (registers modules)
-from mmreid_tricks.utils import (clear_errors,  # noqa: E402
-                                 install_checkpoint_loader,
+from mmreid_tricks.utils import clear_errors  # noqa: E402
+from mmreid_tricks.utils import (install_checkpoint_loader,
                                  prepare_distributed_cfg, set_collect_dir,
                                  set_data_root)
-from mmreid_tricks.utils.test_results import (  # noqa: E402
-    add_results_dump, save_metrics_to_results)
+from mmreid_tricks.utils.test_results import add_results_dump  # noqa: E402
+from mmreid_tricks.utils.test_results import save_metrics_to_results
 
 METRICS_ONLY_SUFFIXES = ('.json', '.yaml', '.yml')
 

@@ -24,8 +24,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmreid_tricks  # noqa: E402,F401  (registers modules)
-from mmreid_tricks.utils import (clear_errors,  # noqa: E402
-                                 install_checkpoint_loader,
+from mmreid_tricks.utils import clear_errors  # noqa: E402
+from mmreid_tricks.utils import (install_checkpoint_loader,
                                  prepare_distributed_cfg, set_collect_dir,
                                  set_data_root)
 

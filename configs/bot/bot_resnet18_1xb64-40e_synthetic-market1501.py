@@ -10,8 +10,7 @@ _base_ = [
 ]
 num_classes = 64
 model = dict(
-    backbone=dict(
-        depth=18, base_channels=32, stem_channels=32, init_cfg=None),
+    backbone=dict(depth=18, base_channels=32, stem_channels=32, init_cfg=None),
     neck=dict(in_channels=256),
     head=dict(num_classes=num_classes, in_channels=256))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))

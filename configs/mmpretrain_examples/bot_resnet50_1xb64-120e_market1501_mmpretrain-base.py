@@ -132,7 +132,10 @@ default_hooks = dict(
     # Without it, mmengine 0.10 cannot resume under torch >= 2.6.
     checkpoint=dict(
         type='mmreid_tricks.SafeCheckpointHook',
-        interval=10, max_keep_ckpts=3, save_best='reid/mAP', rule='greater'))
+        interval=10,
+        max_keep_ckpts=3,
+        save_best='reid/mAP',
+        rule='greater'))
 custom_hooks = [
     dict(type='mmreid_tricks.CheckInvalidLossHook'),
     dict(type='mmreid_tricks.CheckQueryGalleryHook'),

@@ -277,12 +277,15 @@ class ReIDFeatureExtractor:
         if not feats:
             raise ValueError(f'none of the {len(items)} images could be '
                              f'read; skipped: {skipped[:10]}')
-        paths = [None if isinstance(items[i], np.ndarray) else items[i]
-                 for i in order]
+        paths = [
+            None if isinstance(items[i], np.ndarray) else items[i]
+            for i in order
+        ]
         return ExtractedFeatures(torch.cat(feats), paths, skipped)
 
-    def extract_dataset(self, dataset: Union[dict, Dataset, None] = None
-                        ) -> ExtractedFeatures:
+    def extract_dataset(
+            self,
+            dataset: Union[dict, Dataset, None] = None) -> ExtractedFeatures:
         """Embed a data set, with its identities, cameras and roles.
 
         Args:
@@ -314,8 +317,7 @@ class ReIDFeatureExtractor:
             feats.append(self.embed_batch(data).cpu())
             samples.extend(data['data_samples'])
         paths = [s.get('img_path') for s in samples]
-        if any(p is None for p in paths) and hasattr(dataset,
-                                                     'get_data_info'):
+        if any(p is None for p in paths) and hasattr(dataset, 'get_data_info'):
             paths = [
                 dataset.get_data_info(i).get('img_path')
                 for i in range(len(dataset))
@@ -333,5 +335,5 @@ def _field(samples: Sequence, key: str) -> Optional[Tensor]:
     if not samples or key not in samples[0]:
         return None
     values = [int(torch.as_tensor(s.get(key)).reshape(-1)[0]) for s in samples]
-    return torch.tensor(values, dtype=torch.bool if key == 'is_query' else
-                        torch.long)
+    return torch.tensor(
+        values, dtype=torch.bool if key == 'is_query' else torch.long)

@@ -202,8 +202,7 @@ class GalleryIndex:
         if aqe:
             # The defaults of ReIDMetric's aqe_cfg.
             aqe_cfg = {'top_k': 5, 'alpha': 3.0, **(aqe_cfg or {})}
-            query, gallery = average_query_expansion(query, gallery,
-                                                     **aqe_cfg)
+            query, gallery = average_query_expansion(query, gallery, **aqe_cfg)
         if rerank:
             rows = k_reciprocal_rerank_fn(
                 query, gallery, metric=self.metric, **(rerank_cfg or {}))
@@ -218,8 +217,11 @@ class GalleryIndex:
         paths = [[self.paths[i] for i in row] for row in idx.tolist()]
         return SearchResult(dist.cpu(), idx, paths)
 
-    def search_images(self, extractor: ReIDFeatureExtractor, images: Inputs,
-                      k: int = 10, **kwargs) -> SearchResult:
+    def search_images(self,
+                      extractor: ReIDFeatureExtractor,
+                      images: Inputs,
+                      k: int = 10,
+                      **kwargs) -> SearchResult:
         """Embed images with ``extractor`` (checked against the index's
         model) and :meth:`search` with them; ``kwargs`` go to
         :meth:`search`."""
@@ -248,10 +250,11 @@ class GalleryIndex:
         return path
 
     @classmethod
-    def load(cls,
-             path: str,
-             extractor: Optional[ReIDFeatureExtractor] = None
-             ) -> 'GalleryIndex':
+    def load(
+            cls,
+            path: str,
+            extractor: Optional[ReIDFeatureExtractor] = None
+    ) -> 'GalleryIndex':
         """Read an index written by :meth:`save` (no pickle is loaded).
 
         Args:
@@ -306,6 +309,7 @@ def _select(out: ExtractedFeatures, keep: Tensor) -> ExtractedFeatures:
     def rows(t: Optional[Tensor]) -> Optional[Tensor]:
         return None if t is None else t[keep]
 
-    return ExtractedFeatures(
-        out.features[keep], [p for p, k in zip(out.paths, keep) if k],
-        out.skipped, rows(out.pids), rows(out.camids), rows(out.is_query))
+    return ExtractedFeatures(out.features[keep],
+                             [p for p, k in zip(out.paths, keep) if k],
+                             out.skipped, rows(out.pids), rows(out.camids),
+                             rows(out.is_query))

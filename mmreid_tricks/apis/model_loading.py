@@ -58,11 +58,11 @@ def check_state_dict_fits(model: torch.nn.Module, state_dict: dict,
     own = model.state_dict()
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
-    shapes = sorted(
-        f'{k} (checkpoint {tuple(state_dict[k].shape)}, model '
-        f'{tuple(own[k].shape)})' for k in set(own) & set(state_dict)
-        if hasattr(state_dict[k], 'shape')
-        and tuple(state_dict[k].shape) != tuple(own[k].shape))
+    shapes = sorted(f'{k} (checkpoint {tuple(state_dict[k].shape)}, model '
+                    f'{tuple(own[k].shape)})'
+                    for k in set(own) & set(state_dict)
+                    if hasattr(state_dict[k], 'shape')
+                    and tuple(state_dict[k].shape) != tuple(own[k].shape))
     problems = []
     if missing:
         problems.append(f'missing keys: {_shown(missing)}')
@@ -86,11 +86,11 @@ def _state_dict_of(checkpoint: dict, filename: str) -> dict:
     }
 
 
-def build_model(config: ConfigType,
-                checkpoint: Optional[str] = None,
-                device: Optional[Union[str, torch.device]] = None,
-                cfg_options: Optional[dict] = None
-                ) -> Tuple[BaseModel, Config]:
+def build_model(
+        config: ConfigType,
+        checkpoint: Optional[str] = None,
+        device: Optional[Union[str, torch.device]] = None,
+        cfg_options: Optional[dict] = None) -> Tuple[BaseModel, Config]:
     """Build the config's model in eval mode and load a checkpoint into it.
 
     Works for our configs (``default_scope='mmreid_tricks'``) and for
@@ -116,8 +116,8 @@ def build_model(config: ConfigType,
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
     model_cfg = copy.deepcopy(cfg.model)
     # As mmengine's Runner: a top-level data_preprocessor fills the model's.
-    if isinstance(model_cfg, (dict, ConfigDict)) and cfg.get(
-            'data_preprocessor') is not None:
+    is_cfg = isinstance(model_cfg, (dict, ConfigDict))
+    if is_cfg and cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmreid_tricks')):
@@ -131,8 +131,7 @@ def build_model(config: ConfigType,
         finally:
             restore_checkpoint_loader(previous)
         state_dict = _state_dict_of(ckpt, checkpoint)
-        check_state_dict_fits(model, state_dict, checkpoint,
-                              _config_name(cfg))
+        check_state_dict_fits(model, state_dict, checkpoint, _config_name(cfg))
         model.load_state_dict(state_dict, strict=True)
     model.to(device)
     model.eval()

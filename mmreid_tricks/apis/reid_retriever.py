@@ -13,15 +13,16 @@ from mmreid_tricks.registry import MODELS
 _ENCODER_KEYS = ('backbone', 'neck', 'head')
 
 
-def reid_similarity(metric: str = 'euclidean',
-                    normalize: bool = True) -> Callable[[Tensor, Tensor],
-                                                        Tensor]:
+def reid_similarity(
+        metric: str = 'euclidean',
+        normalize: bool = True) -> Callable[[Tensor, Tensor], Tensor]:
     """Minus the ReID metric's distance, as a similarity ``[N, G]``."""
 
     def similarity(query: Tensor, gallery: Tensor) -> Tensor:
         if normalize:
-            query, gallery = F.normalize(query, dim=1), F.normalize(
-                gallery, dim=1)
+            query, gallery = F.normalize(
+                query, dim=1), F.normalize(
+                    gallery, dim=1)
         return -pairwise_distance(query, gallery.to(query.device), metric)
 
     return similarity

@@ -79,8 +79,8 @@ def topk_from_blocks(gallery_block_fn: GalleryBlockFn,
             best[c] = _merge(best[c], dist, g_start, k)
             del dist
     ranked = [_sort_by_distance_then_index(*b) for b in best]
-    return (torch.cat([d for d, _ in ranked]),
-            torch.cat([i for _, i in ranked]))
+    return (torch.cat([d
+                       for d, _ in ranked]), torch.cat([i for _, i in ranked]))
 
 
 def topk_search(query: Tensor,

@@ -42,8 +42,12 @@ def plot_cmc(curves: Mapping[str, Curve],
             raise ValueError(f'CMC curve {label!r} must be a non-empty 1-D '
                              f'sequence, got shape {values.shape}')
         ranks = np.arange(1, len(values) + 1)
-        axes.plot(ranks, values, marker='.', label=f'{label} '
-                  f'(R1 {values[0]:.1f})')
+        axes.plot(
+            ranks,
+            values,
+            marker='.',
+            label=f'{label} '
+            f'(R1 {values[0]:.1f})')
     axes.set_xlabel('rank')
     axes.set_ylabel('matching rate (%)')
     axes.set_ylim(top=101)  # room for the markers at 100

@@ -77,9 +77,8 @@ def set_collect_dir(cfg: Config) -> None:
         evaluator = cfg.get(key)
         if isinstance(evaluator, dict) and 'metrics' in evaluator:
             evaluator = evaluator['metrics']
-        metrics = evaluator if isinstance(evaluator, (list, tuple)) else [
-            evaluator
-        ]
+        metrics = evaluator if isinstance(evaluator,
+                                          (list, tuple)) else [evaluator]
         for index, metric in enumerate(metrics):
             if isinstance(metric, (dict, ConfigDict)):
                 metric.setdefault(

@@ -46,9 +46,8 @@ def reid_metric_settings(cfg: Config) -> dict:
                 for name, default in settings.items():
                     if name in metric:
                         value = metric[name]
-                        settings[name] = dict(
-                            default, **value) if isinstance(default,
-                                                            dict) else value
+                        settings[name] = dict(default, **value) if isinstance(
+                            default, dict) else value
                 return settings
     return dict(DEFAULT_METRIC_SETTINGS)
 

@@ -1,9 +1,9 @@
 import pytest
 import torch
+from test_e2e.utils import tiny_config
 
 from mmreid_tricks.apis import build_model
 from mmreid_tricks.datasets import generate_synthetic_market1501
-from test_e2e.utils import tiny_config
 
 
 def _save_initialised(cfg, path, seed):

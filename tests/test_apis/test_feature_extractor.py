@@ -94,7 +94,10 @@ def test_unreadable_image_raises_or_is_skipped(tiny, folder_with_bad_image):
         ReIDFeatureExtractor(tiny['cfg'], tiny['ckpt'])(folder)
     # Loading in a worker process reports the file as well.
     skipping = ReIDFeatureExtractor(
-        tiny['cfg'], tiny['ckpt'], on_error='skip', batch_size=2,
+        tiny['cfg'],
+        tiny['ckpt'],
+        on_error='skip',
+        batch_size=2,
         num_workers=1)
     with pytest.warns(UserWarning, match=broken):
         out = skipping(folder)

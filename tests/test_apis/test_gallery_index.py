@@ -72,8 +72,8 @@ def test_aqe_and_rerank_match_their_functions(setup):
     result = index.search(test_set.features[q], k=5, rerank=True)
     full = k_reciprocal_rerank(query, gallery)
     assert torch.equal(result.indices, full.argsort(dim=1, stable=True)[:, :5])
-    result = index.search(test_set.features[q], k=5, aqe=True,
-                          aqe_cfg=dict(top_k=3))
+    result = index.search(
+        test_set.features[q], k=5, aqe=True, aqe_cfg=dict(top_k=3))
     eq, eg = average_query_expansion(query, gallery, top_k=3)
     full = pairwise_distance(eq, eg)
     assert torch.equal(result.indices, full.argsort(dim=1, stable=True)[:, :5])

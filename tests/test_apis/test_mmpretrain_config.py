@@ -26,7 +26,8 @@ def test_feature_extractor_gives_our_embeddings(tiny):
     theirs = FeatureExtractor(
         to_mmpretrain_config(tiny['cfg']),
         pretrained=tiny['ckpt'],
-        device='cpu')(paths, batch_size=2)
+        device='cpu')(
+            paths, batch_size=2)
     ours = ReIDFeatureExtractor(tiny['cfg'], tiny['ckpt'])(paths).features
     # ReIDModel.extract_feat gives BNNeck's (f_t, f_i); the test feature of
     # the tiny config is f_i, after the BN.

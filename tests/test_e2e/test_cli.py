@@ -16,8 +16,13 @@ from .utils import REPO, TINY_CONFIG, cli_options
 def run(args, cwd=REPO, timeout=600, **kwargs):
     env = dict(os.environ, PYTHONPATH=REPO)
     return subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True,
-        timeout=timeout, **kwargs)
+        args,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs)
 
 
 def short_run_options(data_root, epochs):
@@ -61,12 +66,16 @@ def test_mim_train_then_mim_test(tmp_path):
 @pytest.mark.slow
 def test_interrupted_run_resumes_from_saved_epoch(tmp_path):
     data, work = str(tmp_path / 'data'), str(tmp_path / 'work')
-    train = [sys.executable, osp.join(REPO, 'tools', 'train.py'), TINY_CONFIG,
-             '--work-dir', work]
+    train = [
+        sys.executable,
+        osp.join(REPO, 'tools', 'train.py'), TINY_CONFIG, '--work-dir', work
+    ]
     env = dict(os.environ, PYTHONPATH=REPO)
     proc = subprocess.Popen(
         train + ['--cfg-options', *short_run_options(data, 4)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     # Interrupt once the first epoch is saved.
     deadline = time.time() + 600
@@ -81,13 +90,14 @@ def test_interrupted_run_resumes_from_saved_epoch(tmp_path):
     saved_epoch = torch.load(saved, weights_only=False)['meta']['epoch']
     assert saved_epoch < 4
 
-    out = run(train + ['--resume', '--cfg-options',
-                       *short_run_options(data, saved_epoch + 1)])
+    out = run(train + [
+        '--resume', '--cfg-options', *short_run_options(data, saved_epoch + 1)
+    ])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     log = out.stdout + out.stderr
     assert f'resumed epoch: {saved_epoch}' in log
     assert f'Epoch(train) [{saved_epoch + 1}]' in log.replace('  ', ' ')
-    assert f'Epoch(train) [1]' not in log.replace('  ', ' ')
+    assert 'Epoch(train) [1]' not in log.replace('  ', ' ')
     final = torch.load(
         osp.join(work, f'epoch_{saved_epoch + 1}.pth'), weights_only=False)
     assert final['meta']['epoch'] == saved_epoch + 1
@@ -95,10 +105,12 @@ def test_interrupted_run_resumes_from_saved_epoch(tmp_path):
 
 def test_missing_market1501_says_where_it_looked(tmp_path):
     out = run([
-        sys.executable, osp.join(REPO, 'tools', 'train.py'),
+        sys.executable,
+        osp.join(REPO, 'tools', 'train.py'),
         osp.join(REPO, 'configs', 'strong_baseline.py'), '--work-dir',
         str(tmp_path / 'work')
-    ], cwd=str(tmp_path))
+    ],
+              cwd=str(tmp_path))
     assert out.returncode == 1
     err = out.stderr
     # The message that says what to do ends the output, with no traceback.

@@ -266,14 +266,21 @@ def test_distributed_test_matches_one_process(trained, data_root, tmp_path):
     cwd = tmp_path / 'elsewhere'
     cwd.mkdir()
     log = run([
-        'bash', osp.join(REPO, 'tools', 'dist_test.sh'), TINY_CONFIG, ckpt,
+        'bash',
+        osp.join(REPO, 'tools', 'dist_test.sh'), TINY_CONFIG, ckpt,
         str(WORLD_SIZE), '--out', outs[1], *common
-    ], env=dict(PATH='/usr/bin:/bin', PYTHON=sys.executable,
-                PORT=str(free_port()), OMP_NUM_THREADS='1'), cwd=str(cwd))
+    ],
+              env=dict(
+                  PATH='/usr/bin:/bin',
+                  PYTHON=sys.executable,
+                  PORT=str(free_port()),
+                  OMP_NUM_THREADS='1'),
+              cwd=str(cwd))
     assert 'Distributed training: True' in log
     assert os.listdir(cwd) == []
-    assert not [n for n in os.listdir(tmp_path / 'work')
-                if n.startswith('.dist')]
+    assert not [
+        n for n in os.listdir(tmp_path / 'work') if n.startswith('.dist')
+    ]
     slurm = [
         osp.join(REPO, 'tools', 'slurm_test.sh'), 'partition', 'job',
         TINY_CONFIG, ckpt, '--out', outs[2], *common

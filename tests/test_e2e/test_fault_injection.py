@@ -30,7 +30,6 @@ from mmreid_tricks.utils import (NoResumableCheckpointError,
                                  UnreadableCheckpointError, WorkDirInUseError,
                                  WorkDirLock, load_from_local_safe)
 from mmreid_tricks.utils.checkpoint import TRUST_ENV
-
 from .utils import REPO, TINY_CONFIG, cli_options, tiny_config
 
 pytestmark = pytest.mark.slow
@@ -68,11 +67,18 @@ def train(data_root, work_dir, epochs, resume=False, **extra):
 
 
 def run(args, env=None, timeout=300):
-    env = dict(
-        {k: v for k, v in os.environ.items() if k != TRUST_ENV},
-        PYTHONPATH=REPO, **(env or {}))
+    env = dict({
+        k: v
+        for k, v in os.environ.items() if k != TRUST_ENV
+    },
+               PYTHONPATH=REPO,
+               **(env or {}))
     out = subprocess.run(
-        args, cwd=REPO, env=env, capture_output=True, text=True,
+        args,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout)
     return out.returncode, out.stdout + out.stderr
 
@@ -110,12 +116,15 @@ def resumed_epoch(log):
 def test_genuine_checkpoints_load_without_warning(trained, data_root,
                                                   tmp_path):
     by_iter = tmp_path / 'by_iter'
-    train(data_root, by_iter, 1, **{
-        'default_hooks.checkpoint.by_epoch': False,
-        'default_hooks.checkpoint.interval': 2
-    })
-    paths = [trained / 'epoch_1.pth', trained / 'epoch_2.pth',
-             by_iter / 'iter_4.pth']
+    train(
+        data_root, by_iter, 1, **{
+            'default_hooks.checkpoint.by_epoch': False,
+            'default_hooks.checkpoint.interval': 2
+        })
+    paths = [
+        trained / 'epoch_1.pth', trained / 'epoch_2.pth',
+        by_iter / 'iter_4.pth'
+    ]
     for path in paths:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
@@ -174,13 +183,16 @@ def test_sigkill_during_checkpoint_write_keeps_previous(data_root, tmp_path):
     assert any(n.startswith('.epoch_2.pth.') for n in names)  # the partial
     assert (work / 'last_checkpoint').read_text() == 'epoch_1.pth'
     # The lock died with the child: resuming is allowed and continues.
-    log = train(data_root, work, 2, resume=True,
-                **{'default_hooks.checkpoint.max_keep_ckpts': 1})
+    log = train(
+        data_root,
+        work,
+        2,
+        resume=True,
+        **{'default_hooks.checkpoint.max_keep_ckpts': 1})
     assert resumed_epoch(log) == 1
     assert 'left unfinished by an earlier run' in log
-    assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == [
-        'epoch_2.pth'
-    ]
+    assert sorted(n for n in os.listdir(work)
+                  if n.endswith('.pth')) == ['epoch_2.pth']
 
 
 def test_copied_work_dir_resumes_from_its_own_files(work_copy, trained,
@@ -216,8 +228,12 @@ def test_zero_byte_checkpoints(work_copy, data_root):
     assert resumed_epoch(log) == 1
     # Named explicitly: an error naming the file, no fallback.
     with pytest.raises(UnreadableCheckpointError, match='epoch_2.pth'):
-        train(data_root, work_copy, 2, resume=True,
-              load_from=str(work_copy / 'epoch_2.pth'))
+        train(
+            data_root,
+            work_copy,
+            2,
+            resume=True,
+            load_from=str(work_copy / 'epoch_2.pth'))
     # Nothing readable left: an error, never a silent restart.
     (work_copy / 'epoch_1.pth').write_bytes(b'')
     with pytest.raises(NoResumableCheckpointError, match='scratch'):
@@ -232,7 +248,9 @@ def test_second_run_in_same_work_dir_is_refused(data_root, tmp_path):
         f'lock = WorkDirLock({str(work)!r}); lock.acquire();'
         'print("locked", flush=True);'
         'time.sleep(600)'
-    ], env=dict(os.environ, PYTHONPATH=REPO), stdout=subprocess.PIPE,
+    ],
+                              env=dict(os.environ, PYTHONPATH=REPO),
+                              stdout=subprocess.PIPE,
                               text=True)
     try:
         assert holder.stdout.readline().strip() == 'locked'

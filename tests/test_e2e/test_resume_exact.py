@@ -33,29 +33,43 @@ def free_port() -> int:
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('resume') / 'data')
-    generate_synthetic_market1501(root, **Config.fromfile(
-        osp.join(REPO, 'tests', 'data', 'configs',
-                 'tiny_synthetic.py')).generate)
+    generate_synthetic_market1501(
+        root,
+        **Config.fromfile(
+            osp.join(REPO, 'tests', 'data', 'configs',
+                     'tiny_synthetic.py')).generate)
     return root
 
 
-def write_config(path, data_root, work_dir, num_workers, by_epoch,
-                 ckpt_interval, kill_at=None):
+def write_config(path,
+                 data_root,
+                 work_dir,
+                 num_workers,
+                 by_epoch,
+                 ckpt_interval,
+                 kill_at=None):
     """The tiny config with random augmentation, seeded and deterministic,
     saved to ``path``; with ``kill_at`` the run SIGKILLs itself before that
     iteration."""
     cfg = tiny_config(data_root, work_dir)
     cfg.merge_from_dict({
-        'randomness': dict(seed=0, deterministic=True),
-        'train_cfg.max_epochs': EPOCHS,
-        'train_cfg.val_interval': EPOCHS + 1,  # no validation: weights only
-        'train_dataloader.num_workers': num_workers,
-        'train_dataloader.persistent_workers': num_workers > 0,
-        'default_hooks.checkpoint': dict(
-            by_epoch=by_epoch, interval=ckpt_interval, max_keep_ckpts=-1),
-        'default_hooks.logger.interval': 1,
+        'randomness':
+        dict(seed=0, deterministic=True),
+        'train_cfg.max_epochs':
+        EPOCHS,
+        'train_cfg.val_interval':
+        EPOCHS + 1,  # no validation: weights only
+        'train_dataloader.num_workers':
+        num_workers,
+        'train_dataloader.persistent_workers':
+        num_workers > 0,
+        'default_hooks.checkpoint':
+        dict(by_epoch=by_epoch, interval=ckpt_interval, max_keep_ckpts=-1),
+        'default_hooks.logger.interval':
+        1,
         # Model-side randomness: torch's generator in the main process.
-        'model.data_preprocessor': dict(
+        'model.data_preprocessor':
+        dict(
             type='ReIDDataPreprocessor',
             batch_transforms=[dict(type='BatchRandomErasing', prob=0.5)]),
     })
@@ -73,8 +87,9 @@ def write_config(path, data_root, work_dir, num_workers, by_epoch,
 def train(config, work_dir, nproc, resume=False):
     """Run tools/train.py (through torchrun if ``nproc`` > 1); return the
     completed process."""
-    script = [osp.join(REPO, 'tools', 'train.py'), config, '--work-dir',
-              work_dir]
+    script = [
+        osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir
+    ]
     if nproc > 1:
         cmd = [
             sys.executable, '-m', 'torch.distributed.run',
@@ -105,7 +120,9 @@ def load(work_dir, name=None):
 
 def assert_same_weights(expected, actual):
     assert expected.keys() == actual.keys()
-    different = [k for k in expected if not torch.equal(expected[k], actual[k])]
+    different = [
+        k for k in expected if not torch.equal(expected[k], actual[k])
+    ]
     assert not different, f'{len(different)} tensors differ: {different[:5]}'
 
 
@@ -145,8 +162,8 @@ CASES = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize('case', list(CASES))
-def test_killed_and_resumed_run_ends_as_uninterrupted(
-        case, uninterrupted, data_root, tmp_path):
+def test_killed_and_resumed_run_ends_as_uninterrupted(case, uninterrupted,
+                                                      data_root, tmp_path):
     nproc, workers, by_epoch, interval, kill_at = CASES[case]
     work = str(tmp_path / 'work')
     killed = write_config(tmp_path / 'killed.py', data_root, work, workers,
@@ -158,8 +175,8 @@ def test_killed_and_resumed_run_ends_as_uninterrupted(
     if not by_epoch:
         assert meta['iter'] % interval == 0
 
-    resumed = write_config(tmp_path / 'resumed.py', data_root, work,
-                           workers, by_epoch, interval)
+    resumed = write_config(tmp_path / 'resumed.py', data_root, work, workers,
+                           by_epoch, interval)
     out = train(resumed, work, nproc, resume=True)
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-5000:]
@@ -169,7 +186,7 @@ def test_killed_and_resumed_run_ends_as_uninterrupted(
 
     expected_meta, expected = uninterrupted(nproc)
     final_meta, final = load(
-        work, f'epoch_{EPOCHS}.pth' if by_epoch else
-        f'iter_{expected_meta["iter"]}.pth')
+        work, f'epoch_{EPOCHS}.pth'
+        if by_epoch else f'iter_{expected_meta["iter"]}.pth')
     assert_same_weights(expected, final)
     assert final_meta['iter'] == expected_meta['iter']

@@ -61,6 +61,6 @@ def test_default_work_dir_per_launcher(monkeypatch, launcher, work_dir):
 
 def test_test_tool_has_data_root(monkeypatch):
     test = load_tool('test')
-    monkeypatch.setattr(
-        sys, 'argv', ['test.py', CONFIG, 'ckpt.pth', '--data-root', '/x'])
+    monkeypatch.setattr(sys, 'argv',
+                        ['test.py', CONFIG, 'ckpt.pth', '--data-root', '/x'])
     assert test.parse_args().data_root == '/x'

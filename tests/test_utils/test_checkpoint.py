@@ -188,8 +188,8 @@ def test_add_safe_globals_opts_in_one_global(tmp_path):
     with pytest.raises(UntrustedCheckpointError, match='Identity'):
         load_from_local_safe(str(path))
     with torch.serialization.safe_globals([torch.nn.Identity]):
-        assert isinstance(load_from_local_safe(str(path))['x'],
-                          torch.nn.Identity)
+        assert isinstance(
+            load_from_local_safe(str(path))['x'], torch.nn.Identity)
 
 
 def test_broken_files_are_named(tmp_path):

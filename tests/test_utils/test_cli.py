@@ -6,7 +6,6 @@ from mmengine.config import Config
 
 from mmreid_tricks.utils import clear_errors, set_collect_dir, set_data_root
 
-
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'strong_baseline_synthetic.py')
 
@@ -28,9 +27,8 @@ def test_set_data_root_reaches_every_data_set():
     changed = set_data_root(cfg, '/data/x')
     assert leaf_roots(cfg) == ['/data/x'] * 5
     assert cfg.data_root == '/data/x'
-    assert changed == ['train_dataloader'] + ['val_dataloader'] * 2 + [
-        'test_dataloader'
-    ] * 2
+    assert changed == ['train_dataloader'
+                       ] + ['val_dataloader'] * 2 + ['test_dataloader'] * 2
 
 
 def test_set_data_root_inside_nested_wrappers():

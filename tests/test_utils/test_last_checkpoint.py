@@ -27,16 +27,14 @@ def test_read_both_forms(tmp_path):
     (work / 'last_checkpoint').write_text('\n')
     assert read_last_checkpoint(str(work)) == (True, None)
     (work / 'last_checkpoint').write_text('epoch_2.pth')
-    assert read_last_checkpoint(str(work)) == (True,
-                                               str(work / 'epoch_2.pth'))
+    assert read_last_checkpoint(str(work)) == (True, str(work / 'epoch_2.pth'))
     # mmengine's absolute path into the folder this one was copied from:
     # the copy's own file wins when it has one.
     (work / 'last_checkpoint').write_text(str(other / 'epoch_2.pth'))
     assert read_last_checkpoint(str(work)) == (True,
                                                str(other / 'epoch_2.pth'))
     (work / 'epoch_2.pth').write_bytes(b'x')
-    assert read_last_checkpoint(str(work)) == (True,
-                                               str(work / 'epoch_2.pth'))
+    assert read_last_checkpoint(str(work)) == (True, str(work / 'epoch_2.pth'))
 
 
 def test_numbered_checkpoints_newest_first(tmp_path):
@@ -44,10 +42,10 @@ def test_numbered_checkpoints_newest_first(tmp_path):
                  'best_reid_mAP_epoch_10.pth', '.epoch_11.pth.7.partial',
                  'iter_50.pth', 'epoch_3.pth.bak'):
         (tmp_path / name).write_bytes(b'')
-    assert [os.path.basename(p) for p in numbered_checkpoints(
-        str(tmp_path), 'epoch_{}.pth')] == [
-            'epoch_10.pth', 'epoch_9.pth', 'epoch_2.pth'
-        ]
+    assert [
+        os.path.basename(p)
+        for p in numbered_checkpoints(str(tmp_path), 'epoch_{}.pth')
+    ] == ['epoch_10.pth', 'epoch_9.pth', 'epoch_2.pth']
 
 
 def test_atomic_write_failure_keeps_old_content(tmp_path, monkeypatch):

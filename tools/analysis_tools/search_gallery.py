@@ -29,25 +29,35 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         p.add_argument('config', help='config file')
         p.add_argument('checkpoint', help='checkpoint file')
     build.add_argument('gallery', nargs='*', help='gallery images/folders')
-    build.add_argument('--test-set', action='store_true',
-                       help="the config's test set, queries left out")
+    build.add_argument(
+        '--test-set',
+        action='store_true',
+        help="the config's test set, queries left out")
     build.add_argument('--out', required=True, help='index file (.npz)')
-    build.add_argument('--float16', action='store_true',
-                       help='store the embeddings in float16')
+    build.add_argument(
+        '--float16',
+        action='store_true',
+        help='store the embeddings in float16')
     query.add_argument('index', help='index file written by build')
     query.add_argument('queries', nargs='+', help='query images/folders')
     query.add_argument('-k', type=int, default=10, help='results per query')
-    query.add_argument('--rerank', action='store_true',
-                       help='k-reciprocal re-ranking')
+    query.add_argument(
+        '--rerank', action='store_true', help='k-reciprocal re-ranking')
     query.add_argument('--aqe', action='store_true', help='alpha-QE')
     query.add_argument('--out', help='write the ranked lists as JSON')
     for p in (build, query):
         p.add_argument('--device', help="default: 'cuda' if available")
         p.add_argument('--batch-size', type=int)
-        p.add_argument('--on-error', choices=('raise', 'skip'),
-                       default='raise', help='an unreadable image')
-        p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                       help='override config keys')
+        p.add_argument(
+            '--on-error',
+            choices=('raise', 'skip'),
+            default='raise',
+            help='an unreadable image')
+        p.add_argument(
+            '--cfg-options',
+            nargs='+',
+            action=DictAction,
+            help='override config keys')
     args = parser.parse_args(argv)
     if args.command == 'build' and bool(args.gallery) == args.test_set:
         parser.error('build takes gallery images/folders or --test-set')
@@ -65,8 +75,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         on_error=args.on_error)
     if args.command == 'build':
         import torch
-        source = (extractor.cfg.test_dataloader.dataset
-                  if args.test_set else args.gallery)
+        source = (
+            extractor.cfg.test_dataloader.dataset
+            if args.test_set else args.gallery)
         index = GalleryIndex.build(
             extractor,
             source,
@@ -78,10 +89,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     result = index.search(
         queries.features, args.k, aqe=args.aqe, rerank=args.rerank)
     ranked = [
-        dict(query=path, results=[
-            dict(path=p, distance=float(d)) for p, d in zip(paths, dists)
-        ]) for path, paths, dists in zip(queries.paths, result.paths,
-                                         result.distances)
+        dict(
+            query=path,
+            results=[
+                dict(path=p, distance=float(d)) for p, d in zip(paths, dists)
+            ]) for path, paths, dists in zip(queries.paths, result.paths,
+                                             result.distances)
     ]
     for item in ranked:
         print(item['query'])

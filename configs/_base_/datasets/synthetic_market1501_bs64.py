@@ -2,8 +2,7 @@
 # generated at data_root on first use; P=16 identities x K=4 images per batch.
 dataset_type = 'SyntheticMarket1501'
 data_root = 'data/synthetic_market1501'
-generate = dict(
-    num_train_ids=64, num_test_ids=50, images_per_id=10, seed=0)
+generate = dict(num_train_ids=64, num_test_ids=50, images_per_id=10, seed=0)
 train_batch_size = 64
 num_instances = 4
 

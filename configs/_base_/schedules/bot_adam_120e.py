@@ -1,7 +1,6 @@
 # BoT's released schedule: Adam, lr 3.5e-4, weight decay 5e-4; linear warmup
 # from 0.01 x lr over 10 epochs, x0.1 at epochs 40 and 70, 120 epochs.
-optim_wrapper = dict(
-    optimizer=dict(type='Adam', lr=3.5e-4, weight_decay=5e-4))
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=3.5e-4, weight_decay=5e-4))
 param_scheduler = dict(
     type='WarmupMultiStepLR',
     milestones=[40, 70],

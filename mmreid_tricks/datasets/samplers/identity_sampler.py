@@ -93,8 +93,10 @@ class RandomIdentitySampler(Sampler):
         self.num_identities_per_batch = batch_size // num_instances
         self.rank, self.world_size = get_dist_info()
         self.seed = sync_random_seed() if seed is None else seed
-        if isinstance(self.seed, bool) or not isinstance(
-                self.seed, (int, np.integer)) or self.seed < 0:
+        if isinstance(
+                self.seed,
+                bool) or not isinstance(self.seed,
+                                        (int, np.integer)) or self.seed < 0:
             raise ValueError(
                 f'seed must be a non-negative integer, got {self.seed!r}')
         self.seed = int(self.seed)
@@ -134,16 +136,16 @@ class RandomIdentitySampler(Sampler):
         # Sorted, so the epoch does not depend on the data set's order.
         return dict(sorted(index_by_identity.items()))
 
-    def _global_batches(
-            self, epoch: int) -> Tuple[List[List[int]], np.ndarray]:
+    def _global_batches(self,
+                        epoch: int) -> Tuple[List[List[int]], np.ndarray]:
         """Build the batches of ``epoch``, the same in every process.
 
         Returns:
             tuple: The batches, and the sample seeds, an array of shape
             (number of batches, batch_size), one per position.
         """
-        batch_seq, sample_seq = np.random.SeedSequence(
-            [self.seed, epoch]).spawn(2)
+        batch_seq, sample_seq = np.random.SeedSequence([self.seed,
+                                                        epoch]).spawn(2)
         rng = np.random.default_rng(batch_seq)
         k = self.num_instances
         chunks_by_identity = {}
@@ -154,8 +156,7 @@ class RandomIdentitySampler(Sampler):
             indices = rng.permutation(indices)
             num_chunks = len(indices) // k
             chunks_by_identity[identity] = [
-                indices[i * k:(i + 1) * k].tolist()
-                for i in range(num_chunks)
+                indices[i * k:(i + 1) * k].tolist() for i in range(num_chunks)
             ]
 
         available = list(chunks_by_identity)

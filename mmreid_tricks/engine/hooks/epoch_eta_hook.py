@@ -31,8 +31,9 @@ class EpochETAIterTimerHook(IterTimerHook):
                                              EpochBasedTrainLoop):
             return
         epoch_length = len(runner.train_dataloader)
-        left = (max(epoch_length - batch_idx - 1, 0) +
-                (runner.max_epochs - runner.epoch - 1) * epoch_length)
+        left = (
+            max(epoch_length - batch_idx - 1, 0) +
+            (runner.max_epochs - runner.epoch - 1) * epoch_length)
         seconds_per_iter = self.time_sec_tot / (
             runner.iter - self.start_iter + 1)
         runner.message_hub.update_info('eta', seconds_per_iter * left)

@@ -45,10 +45,12 @@ class IterationSeedHook(Hook):
         Args:
             runner (Runner): The runner of the training process.
         """
-        seed_global_random(derive_seed(runner.seed, EPOCH_STREAM,
-                                       runner.epoch))
+        seed_global_random(
+            derive_seed(runner.seed, EPOCH_STREAM, runner.epoch))
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         """Seed from (seed, global iteration).
 

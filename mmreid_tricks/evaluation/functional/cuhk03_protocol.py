@@ -151,16 +151,15 @@ class SampledGalleryCMC:
         return counts / (num_valid * self.num_repeats)
 
 
-def rank_metrics_cuhk03(
-        distmat: Union[Tensor, DistChunkFn],
-        q_pids: Tensor,
-        g_pids: Tensor,
-        q_camids: Tensor,
-        g_camids: Tensor,
-        max_rank: int = 50,
-        num_repeats: int = 10,
-        seed: Seed = 0,
-        chunk_size: int = 256) -> RankResult:
+def rank_metrics_cuhk03(distmat: Union[Tensor, DistChunkFn],
+                        q_pids: Tensor,
+                        g_pids: Tensor,
+                        q_camids: Tensor,
+                        g_camids: Tensor,
+                        max_rank: int = 50,
+                        num_repeats: int = 10,
+                        seed: Seed = 0,
+                        chunk_size: int = 256) -> RankResult:
     """CMC, mAP and mINP under the CUHK03 single-gallery-shot protocol.
 
     For each query, gallery items of its identity taken by its camera are
@@ -214,8 +213,8 @@ def rank_metrics_cuhk03(
     """
     # Validates the inputs, skips queries alike and gives mAP / mINP.
     ranking = Market1501Ranking(q_pids, g_pids, q_camids, g_camids, max_rank)
-    sampled = SampledGalleryCMC(q_pids, g_pids, q_camids, g_camids,
-                                max_rank, num_repeats, seed)
+    sampled = SampledGalleryCMC(q_pids, g_pids, q_camids, g_camids, max_rank,
+                                num_repeats, seed)
     rows = DistanceRows(distmat, len(q_pids), len(g_pids))
     for start, end, dist in rows.chunks(chunk_size):
         ranking.add(start, end, dist)

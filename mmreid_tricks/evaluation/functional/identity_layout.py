@@ -72,8 +72,8 @@ class IdentityLayout(NamedTuple):
         own = index.clamp(min=0)
         slot = torch.arange(slots, device=index.device)
         real = (slot < self.counts[own, None]) & (index[:, None] >= 0)
-        idx = self.members[(self.starts[own, None] + slot).clamp(
-            max=len(self.members) - 1)]
+        idx = self.members[(self.starts[own, None] +
+                            slot).clamp(max=len(self.members) - 1)]
         return idx, real
 
     def to(self, device: torch.device) -> 'IdentityLayout':

@@ -131,8 +131,7 @@ def _flat_indices_at_most(dist: Tensor, bound: Tensor,
 
 
 def _positive_ranks_sparse(dist: Tensor, own_idx: Tensor, own_in: Tensor,
-                           own_pos: Tensor,
-                           max_pos: int) -> Optional[Tensor]:
+                           own_pos: Tensor, max_pos: int) -> Optional[Tensor]:
     """:func:`_positive_ranks` bucketing only the items ahead of positives.
 
     The rank of the ``j``-th positive is ``j`` plus the number of negatives
@@ -295,17 +294,18 @@ class Market1501Ranking:
         # Search every item: exact, slower.
         if not dist.is_floating_point():
             dist = dist.float()  # +inf padding needs a float type
-        same_pid = self.q_pids[start:end, None].to(device) == self.g_pids.to(
-            device)
+        same_pid = self.q_pids[start:end,
+                               None].to(device) == self.g_pids.to(device)
         pos = same_pid & (
-            self.q_camids[start:end, None].to(device) != self.g_camids.to(
-                device))
+            self.q_camids[start:end, None].to(device)
+            != self.g_camids.to(device))
         return _positive_ranks(dist, same_pid, pos, self.max_pos)
 
     def result(self) -> RankResult:
         """The metrics over every chunk added; see :func:`rank_metrics`."""
         ap = torch.cat(self.all_ap)
-        per_query_ap = torch.full((len(self.q_pids), ), float('nan'),
+        per_query_ap = torch.full((len(self.q_pids), ),
+                                  float('nan'),
                                   dtype=ap.dtype)
         per_query_ap[self.num_pos > 0] = ap
         cmc = self.cmc_counts[:self.max_rank].cumsum(0).double()

@@ -165,26 +165,24 @@ def _query_expansion(V: SparseRows, nbr: Tensor, k2: int) -> SparseRows:
     with warnings.catch_warnings():
         # "Sparse CSR tensor support is in beta state"
         warnings.simplefilter('ignore', UserWarning)
-        select = torch.sparse_csr_tensor(torch.arange(0,
-                                                      num * k2 + 1,
-                                                      k2,
-                                                      device=device),
-                                         nbr[:, :k2].sort(1).values.flatten(),
-                                         V.vals.new_ones(num * k2),
-                                         size=(num, num))
+        select = torch.sparse_csr_tensor(
+            torch.arange(0, num * k2 + 1, k2, device=device),
+            nbr[:, :k2].sort(1).values.flatten(),
+            V.vals.new_ones(num * k2),
+            size=(num, num))
         V = torch.sparse_csr_tensor(V.row_ptr, V.cols, V.vals, size=(num, num))
         V = torch.sparse.mm(select, V)
     return SparseRows(V.crow_indices(), V.col_indices(), V.values() / k2)
 
 
-def encode(query_feats: Tensor,
-           gallery_feats: Tensor,
-           k1: int,
-           k2: int,
-           metric: str,
-           chunk_size: int,
-           keep_query_gallery: bool = False
-           ) -> Tuple[Encoding, Optional[Tensor]]:
+def encode(
+        query_feats: Tensor,
+        gallery_feats: Tensor,
+        k1: int,
+        k2: int,
+        metric: str,
+        chunk_size: int,
+        keep_query_gallery: bool = False) -> Tuple[Encoding, Optional[Tensor]]:
     """Neighbour search and the query-expanded k-reciprocal encoding.
 
     Args:
@@ -224,7 +222,8 @@ def encode(query_feats: Tensor,
     dist = found.norm_dist.flatten()[order[pos]]
     missing = (~is_nbr).nonzero().squeeze(1)
     dist[missing] = pair_sq_dist(
-        feats64, rows[missing], cols[missing]).float() / max_dist[rows[missing]]
+        feats64, rows[missing],
+        cols[missing]).float() / max_dist[rows[missing]]
     del nbr_keys, order, pos, is_nbr, missing
     # Gaussian kernel weights, each row summing to one.
     weight = torch.exp(-dist)
@@ -235,8 +234,8 @@ def encode(query_feats: Tensor,
 
     # The gallery rows of V by column: for a query's nonzero column c, the
     # gallery images with a nonzero in c.
-    rows = torch.repeat_interleave(torch.arange(num, device=nbr.device),
-                                   V.row_ptr.diff())
+    rows = torch.repeat_interleave(
+        torch.arange(num, device=nbr.device), V.row_ptr.diff())
     in_gallery = rows >= num_q
     cols = V.cols[in_gallery]
     order = cols.argsort(stable=True)
@@ -272,10 +271,8 @@ def rerank_rows(enc: Encoding,
     small = max(num_pairs, (end - start) * num_g) < 2**31
     dtype = torch.int32 if small else torch.long
     base = torch.repeat_interleave(
-        torch.arange(0, (end - start) * num_g,
-                     num_g,
-                     device=device,
-                     dtype=dtype),
+        torch.arange(
+            0, (end - start) * num_g, num_g, device=device, dtype=dtype),
         V.row_ptr[start + 1:end + 1] - V.row_ptr[start:end])
     first = (by_col.row_ptr[cols] - (lens.cumsum(0) - lens)).to(dtype)
     pos = torch.repeat_interleave(first, lens, output_size=num_pairs)

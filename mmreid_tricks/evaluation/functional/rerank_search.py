@@ -157,8 +157,8 @@ def _candidate_columns(groups: _Groups, bound: Tensor,
             sorted=False)[1]
     else:
         row, slot_group = below.nonzero(as_tuple=True)
-        slot = torch.arange(len(row), device=row.device) - (
-            count.cumsum(0) - count)[row]
+        slot = torch.arange(
+            len(row), device=row.device) - (count.cumsum(0) - count)[row]
         group = row.new_zeros(len(bound), width)
         group[row, slot] = slot_group
         padding = torch.ones_like(group, dtype=torch.bool)
@@ -205,10 +205,9 @@ class _Candidates:
                     col_start: int) -> None:
         if groups.min.size(1):
             group = groups.max.argmax(1, keepdim=True)
-            far = torch.cat([
-                group + groups.strides,
-                groups.tail.expand(len(group), -1)
-            ], 1)
+            far = torch.cat(
+                [group + groups.strides,
+                 groups.tail.expand(len(group), -1)], 1)
         else:
             far = groups.tail.expand(len(groups.rows), -1)
         far_val, pos = groups.rows.gather(1, far).max(1)
@@ -298,7 +297,8 @@ class _Progress:
         if done * 10 >= self.next_tenth * self.total:
             print_log(
                 f're-ranking: neighbour search {done}/{self.total} block '
-                'rows', logger='current')
+                'rows',
+                logger='current')
             self.next_tenth = done * 10 // self.total + 1
 
 
@@ -413,8 +413,9 @@ def nearest_neighbours(feats64: Tensor,
     lower = (cand_val - err).flip(1).cummin(1).values.flip(1)
     if num_cand < num:
         # Images outside the candidates are at least this far.
-        outside = (cand_val[:, -1:] - gamma *
-                   (length[:, None] + length.max()).pow(2).float())
+        outside = (
+            cand_val[:, -1:] - gamma *
+            (length[:, None] + length.max()).pow(2).float())
         lower = torch.cat([torch.minimum(lower, outside), outside], 1)
     # A candidate is ambiguous for a size if its interval overlaps the
     # boundary between the first ``size`` candidates and the others; every
@@ -424,10 +425,9 @@ def nearest_neighbours(feats64: Tensor,
     inside = torch.arange(num_cand, device=device)
     for size in set_sizes:
         if size < lower.size(1):
-            ambiguous |= torch.where(inside < size,
-                                     cand_val + err >= lower[:, size, None],
-                                     cand_val - err <= upper[:, size - 1,
-                                                             None])
+            ambiguous |= torch.where(
+                inside < size, cand_val + err >= lower[:, size, None],
+                cand_val - err <= upper[:, size - 1, None])
 
     # The original divides by the column max of the float32 distances: the
     # exact distance to the farthest image, rounded to float32.
@@ -446,8 +446,8 @@ def nearest_neighbours(feats64: Tensor,
     pair_row, pair_col = sub.nonzero(as_tuple=True)
     pair_row = unsettled[pair_row]
     key = cand_val[unsettled]
-    key[sub] = pair_sq_dist(feats64, pair_row,
-                            cand_idx[pair_row, pair_col]).float()
+    key[sub] = pair_sq_dist(feats64, pair_row, cand_idx[pair_row,
+                                                        pair_col]).float()
     norm_dist = cand_val / max_dist[:, None]
     norm_dist[unsettled], cand_idx[unsettled] = _sort_by_key(
         key / max_dist[unsettled, None], cand_idx[unsettled])

@@ -71,8 +71,9 @@ def _where(results: List[dict], index: int) -> str:
 def _check_dims(results: List[dict]) -> None:
     """Raise ValueError naming both dimensions if the embeddings differ."""
     dims = {
-        split: sorted({len(r['feature'])
-                       for r in results if r['is_query'] == is_q})
+        split:
+        sorted({len(r['feature'])
+                for r in results if r['is_query'] == is_q})
         for split, is_q in (('query', True), ('gallery', False))
     }
     if len(set(dims['query'] + dims['gallery'])) == 1:

@@ -258,8 +258,8 @@ class ReIDMetric(BaseMetric):
 
         def prepare(features: Tensor) -> Tensor:
             features = features.to(device)
-            return F.normalize(features, dim=1) if (
-                self.normalize_feature) else features
+            return F.normalize(
+                features, dim=1) if (self.normalize_feature) else features
 
         return split._replace(
             query=prepare(split.query), gallery=prepare(split.gallery))
@@ -297,8 +297,7 @@ class ReIDMetric(BaseMetric):
         ids = (split.q_pids, split.g_pids, split.q_camids, split.g_camids)
         if self.protocol == 'market1501':
             return rank_metrics(
-                dist, *ids, max_rank=self.max_rank,
-                chunk_size=self.chunk_size)
+                dist, *ids, max_rank=self.max_rank, chunk_size=self.chunk_size)
         return rank_metrics_cuhk03(
             dist,
             *ids,

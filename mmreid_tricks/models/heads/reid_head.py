@@ -97,8 +97,8 @@ class ReIDHead(BaseModule):
             ``loss_center`` (those configured) and ``accuracy`` (ID top-1,
             in percent, not optimised).
         """
-        labels = torch.cat([s.gt_label for s in data_samples]).to(
-            feats[0].device)
+        labels = torch.cat([s.gt_label
+                            for s in data_samples]).to(feats[0].device)
         if labels.numel() and int(labels.max()) >= self.num_classes:
             raise ValueError(
                 f'training label {int(labels.max())} is out of range for '

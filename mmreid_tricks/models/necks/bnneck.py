@@ -46,8 +46,8 @@ class BNNeck(BaseModule):
             self.bn.bias.requires_grad_(False)
 
     def forward(
-        self, inputs: Tuple[torch.Tensor, ...]
-    ) -> Tuple[torch.Tensor, torch.Tensor]:
+            self, inputs: Tuple[torch.Tensor,
+                                ...]) -> Tuple[torch.Tensor, torch.Tensor]:
         """Pool and normalise the last backbone output."""
         x = inputs[-1] if isinstance(inputs, (tuple, list)) else inputs
         if x.dim() == 4:

@@ -66,8 +66,8 @@ def batches_of(sampler):
 
 
 def with_world(monkeypatch, rank, world_size):
-    monkeypatch.setattr(sampler_module, 'get_dist_info',
-                        lambda: (rank, world_size))
+    monkeypatch.setattr(sampler_module, 'get_dist_info', lambda:
+                        (rank, world_size))
 
 
 @pytest.mark.parametrize('dataset_type', [LabelledDataset, InfoDataset])
@@ -231,8 +231,8 @@ def test_multi_label_samples_rejected():
 @pytest.mark.parametrize('world_size', [1, 2])
 def test_skip_batches_yields_the_tail_of_the_epoch(monkeypatch, world_size):
     big_counts = np.arange(2, 40)
-    dataset = LabelledDataset(np.repeat(np.arange(len(big_counts)),
-                                        big_counts))
+    dataset = LabelledDataset(
+        np.repeat(np.arange(len(big_counts)), big_counts))
     for rank in range(world_size):
         with_world(monkeypatch, rank, world_size)
         for epoch in range(3):
@@ -297,8 +297,10 @@ def test_neighbouring_seeds_share_no_epoch():
         shifted, this = build(seed=seed), build(seed=seed + 1)
         shifted.set_epoch(1)
         assert list(shifted) != list(this)
-        assert not {s for _, s in seeded(shifted)} & {
-            s for _, s in seeded(this)}
+        assert not {s
+                    for _, s in seeded(shifted)
+                    } & {s
+                         for _, s in seeded(this)}
 
 
 def test_sample_seeds_are_deterministic_and_per_position():
@@ -315,8 +317,8 @@ def test_sample_seeds_are_deterministic_and_per_position():
 
 def test_sample_seeds_follow_the_positions_across_ranks(monkeypatch):
     big_counts = np.arange(2, 40)
-    dataset = LabelledDataset(np.repeat(np.arange(len(big_counts)),
-                                        big_counts))
+    dataset = LabelledDataset(
+        np.repeat(np.arange(len(big_counts)), big_counts))
     with_world(monkeypatch, 0, 1)
     single = build(dataset, seed=5)
     single.set_epoch(1)
@@ -345,5 +347,6 @@ def test_seeded_indices_survive_pickling():
 
 @pytest.mark.parametrize('seed', [-1, 1.5, '0'])
 def test_bad_seed_is_named(seed):
-    with pytest.raises(ValueError, match=f'non-negative integer, got {seed!r}'):
+    with pytest.raises(
+            ValueError, match=f'non-negative integer, got {seed!r}'):
         build(seed=seed)

@@ -25,12 +25,15 @@ def box_mask(y1, y2, x1, x2):
     return mask
 
 
-@pytest.mark.parametrize('centre, box', [
-    ((100, 60), (68, 132, 28, 92)),  # inside: the full 64 x 64 box
-    ((0, 0), (0, 32, 0, 32)),  # clipped at the top-left corner
-    ((255, 127), (223, 256, 95, 128)),  # clipped at the bottom-right corner
-    ((10, 64), (0, 42, 32, 96)),  # clipped at the top only
-])
+@pytest.mark.parametrize(
+    'centre, box',
+    [
+        ((100, 60), (68, 132, 28, 92)),  # inside: the full 64 x 64 box
+        ((0, 0), (0, 32, 0, 32)),  # clipped at the top-left corner
+        ((255, 127),
+         (223, 256, 95, 128)),  # clipped at the bottom-right corner
+        ((10, 64), (0, 42, 32, 96)),  # clipped at the top only
+    ])
 def test_box_position_and_clipping(centre, box):
     out, mask = filled_mask(build(), centre)
     np.testing.assert_array_equal(mask, box_mask(*box))

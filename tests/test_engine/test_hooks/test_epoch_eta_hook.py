@@ -43,10 +43,14 @@ class RecordETA(Hook):
     def __init__(self):
         self.left = []
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
-        timer = next(h for h in runner.hooks
-                     if type(h).__name__ == 'EpochETAIterTimerHook')
+        timer = next(
+            h for h in runner.hooks
+            if type(h).__name__ == 'EpochETAIterTimerHook')
         seconds_per_iter = timer.time_sec_tot / (
             runner.iter - timer.start_iter + 1)
         eta = runner.message_hub.get_info('eta')
@@ -67,8 +71,9 @@ def epoch_lengths(seed):
 def test_eta_counts_the_iterations_left_and_is_never_negative(tmp_path):
     # A seed whose later epochs are longer than epoch 0: mmengine's estimate,
     # built from epoch 0, falls short and its ETA would go negative.
-    seed = next(s for s in range(100)
-                if sum(epoch_lengths(s)) > EPOCHS * epoch_lengths(s)[0])
+    seed = next(
+        s for s in range(100)
+        if sum(epoch_lengths(s)) > EPOCHS * epoch_lengths(s)[0])
     lengths = epoch_lengths(seed)
     total = sum(lengths)
     sampler = dict(type='RandomIdentitySampler', batch_size=BATCH, seed=seed)
@@ -78,12 +83,14 @@ def test_eta_counts_the_iterations_left_and_is_never_negative(tmp_path):
         model=Toy(),
         work_dir=str(tmp_path),
         train_dataloader=dict(
-            dataset=Identities(), sampler=sampler, batch_size=BATCH,
+            dataset=Identities(),
+            sampler=sampler,
+            batch_size=BATCH,
             collate_fn=dict(type='default_collate')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=True, max_epochs=EPOCHS),
-        default_hooks=dict(timer=dict(type='EpochETAIterTimerHook'),
-                           checkpoint=None),
+        default_hooks=dict(
+            timer=dict(type='EpochETAIterTimerHook'), checkpoint=None),
         custom_hooks=[record],
         default_scope='mmreid_tricks')
     runner.train()

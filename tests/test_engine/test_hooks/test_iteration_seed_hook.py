@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmreid_tricks.registry import HOOKS
 from mmreid_tricks.utils.random_state import derive_seed, seed_global_random
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def draws():

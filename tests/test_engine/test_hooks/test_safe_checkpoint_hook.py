@@ -37,15 +37,20 @@ class FakeRunner:
         self._resume, self._load_from = False, None
         self.events, self.crash_at = events, crash_at
 
-    def save_checkpoint(self, out_dir, filename, file_client_args=None,
-                        backend_args=None, meta=None, **kwargs):
+    def save_checkpoint(self,
+                        out_dir,
+                        filename,
+                        file_client_args=None,
+                        backend_args=None,
+                        meta=None,
+                        **kwargs):
         if filename == self.crash_at:
             raise Crash(filename)
         path = osp.join(out_dir, filename)
         data = torch.serialization.io.BytesIO()
         torch.save(dict(meta=meta), data)
-        get_file_backend(path, backend_args=backend_args).put(
-            data.getvalue(), path)
+        get_file_backend(
+            path, backend_args=backend_args).put(data.getvalue(), path)
         self.events.append(('save', filename))
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+# tests/ is on sys.path through its conftest.py.
+from test_e2e.utils import tiny_config
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
 import mmreid_tricks.engine.hooks.sampler_resume_hook as hook_module
 from mmreid_tricks.registry import DATA_SAMPLERS, HOOKS
-# tests/ is on sys.path through its conftest.py.
-from test_e2e.utils import tiny_config
 
 # 30 identities with 4 to 12 images: the epoch length varies with the epoch.
 LABELS = np.repeat(np.arange(30), 4 + np.arange(30) % 9)
@@ -45,7 +45,8 @@ def epoch_batches(loader, epoch):
 
 
 def fake_runner(loader, epoch, iteration):
-    return SimpleNamespace(train_dataloader=loader, epoch=epoch, iter=iteration)
+    return SimpleNamespace(
+        train_dataloader=loader, epoch=epoch, iter=iteration)
 
 
 def test_resumed_epoch_continues_after_the_batches_done():
@@ -79,8 +80,9 @@ def test_whole_epochs_done(epoch, whole):
     done = lengths[epoch] if whole else 0
     hook = HOOKS.build(dict(type='IdentitySamplerResumeHook'))
     loader.sampler.set_epoch(epoch)
-    hook.before_train_epoch(fake_runner(loader, epoch, sum(lengths[:epoch]) +
-                                        done))
+    hook.before_train_epoch(
+        fake_runner(loader, epoch,
+                    sum(lengths[:epoch]) + done))
     whole = epoch_batches(dataloader(), epoch)
     assert [b.tolist() for b in loader] == whole[done:]
 
@@ -99,8 +101,10 @@ def warnings(monkeypatch):
 
 
 def test_sampler_without_skip_is_left_alone(warnings):
-    loader = DataLoader(Identities(), batch_size=BATCH,
-                        sampler=SequentialSampler(Identities()))
+    loader = DataLoader(
+        Identities(),
+        batch_size=BATCH,
+        sampler=SequentialSampler(Identities()))
     hook = HOOKS.build(dict(type='IdentitySamplerResumeHook'))
     hook.before_train_epoch(fake_runner(loader, 1, len(loader) + 2))
     hook.before_train_epoch(fake_runner(loader, 2, 2 * len(loader) + 2))
@@ -142,8 +146,8 @@ def test_batch_size_mismatch_is_named():
     with pytest.raises(ValueError, match='batch_sampler.batch_size=4 '):
         hook.before_train(fake_runner(loader, 0, 0))
     # A sampler of single indices is not checked.
-    loader = DataLoader(Identities(), batch_size=3,
-                        sampler=SequentialSampler(Identities()))
+    loader = DataLoader(
+        Identities(), batch_size=3, sampler=SequentialSampler(Identities()))
     hook.before_train(fake_runner(loader, 0, 0))
 
 
@@ -159,7 +163,9 @@ class RecordBatches(Hook):
         self.batches = []
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        indices = [s.metainfo['sample_idx'] for s in data_batch['data_samples']]
+        indices = [
+            s.metainfo['sample_idx'] for s in data_batch['data_samples']
+        ]
         self.batches.append((runner.epoch, runner.iter, indices))
 
 
@@ -176,7 +182,10 @@ class StopAt(Hook):
     def __init__(self, iteration):
         self.iteration = iteration
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if runner.iter + 1 == self.iteration:
             raise Interrupted
@@ -187,16 +196,27 @@ def train(tmp_path, name, stop_at=None, resume_from=None):
     return the recorded batches and the work directory."""
     work = str(tmp_path / name)
     cfg = tiny_config(
-        str(tmp_path / 'data'), work, **{
-            'train_cfg.max_epochs': 4,
+        str(tmp_path / 'data'),
+        work,
+        **{
+            'train_cfg.max_epochs':
+            4,
             # The batches do not depend on the model: the smallest one.
-            'model.backbone.base_channels': 4,
-            'model.backbone.stem_channels': 4,
-            'model.neck.in_channels': 32,
-            'model.head.in_channels': 32,
-            'default_hooks.checkpoint': dict(
-                type='CheckpointHook', by_epoch=False, interval=1,
-                max_keep_ckpts=-1, save_best=None),
+            'model.backbone.base_channels':
+            4,
+            'model.backbone.stem_channels':
+            4,
+            'model.neck.in_channels':
+            32,
+            'model.head.in_channels':
+            32,
+            'default_hooks.checkpoint':
+            dict(
+                type='CheckpointHook',
+                by_epoch=False,
+                interval=1,
+                max_keep_ckpts=-1,
+                save_best=None),
         })
     for key in ('val', 'test'):
         cfg[f'{key}_dataloader'] = cfg[f'{key}_cfg'] = None
@@ -249,7 +269,9 @@ def test_runner_refuses_batch_size_mismatch_before_training(tmp_path):
     runner = Runner.from_cfg(cfg)
     recorder = RecordBatches()
     runner.register_hook(recorder)
-    with pytest.raises(ValueError, match='train_dataloader.batch_size=32 '
-                       'differs from train_dataloader.sampler.batch_size=64'):
+    with pytest.raises(
+            ValueError,
+            match='train_dataloader.batch_size=32 '
+            'differs from train_dataloader.sampler.batch_size=64'):
         runner.train()
     assert recorder.batches == []

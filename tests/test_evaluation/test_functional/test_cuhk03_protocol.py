@@ -69,10 +69,8 @@ def as_tensors(*arrays):
 @pytest.mark.parametrize('chunk_size', [1, 7, 256])
 def test_matches_reference(seed, chunk_size):
     problem = random_problem(seed)
-    cmc, mean_ap, skipped = reference_cuhk03(*problem,
-                                             max_rank=15,
-                                             num_repeats=4,
-                                             seed=seed)
+    cmc, mean_ap, skipped = reference_cuhk03(
+        *problem, max_rank=15, num_repeats=4, seed=seed)
     _, q_pids, g_pids, q_camids, g_camids = problem
     same_pid = q_pids[:, None] == g_pids
     removed = same_pid & (q_camids[:, None] == g_camids)
@@ -81,11 +79,12 @@ def test_matches_reference(seed, chunk_size):
     # after a same-camera removal.
     assert 0 < skipped < len(q_pids)
     assert ((num_pos > 1) & removed.any(1)).any()
-    out = rank_metrics_cuhk03(*as_tensors(*problem),
-                              max_rank=15,
-                              num_repeats=4,
-                              seed=seed,
-                              chunk_size=chunk_size)
+    out = rank_metrics_cuhk03(
+        *as_tensors(*problem),
+        max_rank=15,
+        num_repeats=4,
+        seed=seed,
+        chunk_size=chunk_size)
     np.testing.assert_allclose(out['cmc'].numpy(), cmc, atol=1e-12)
     assert out['mAP'] == pytest.approx(mean_ap, abs=1e-9)
     assert out['num_skipped_queries'] == skipped
@@ -113,9 +112,8 @@ def test_seeded_determinism():
 
 def test_callable_equals_matrix():
     distmat, *ids = as_tensors(*random_problem(2))
-    out = rank_metrics_cuhk03(lambda start, end: distmat[start:end],
-                              *ids,
-                              chunk_size=6)
+    out = rank_metrics_cuhk03(
+        lambda start, end: distmat[start:end], *ids, chunk_size=6)
     full = rank_metrics_cuhk03(distmat, *ids)
     assert torch.equal(out['cmc'], full['cmc'])
     assert out['mAP'] == full['mAP']
@@ -144,13 +142,14 @@ def test_expected_cmc_by_enumeration():
                                              [0.1, 0.4, 0.9]):
         rank = (two < pos) + (three < pos)
         expected[rank:] += 1 / 12
-    out = rank_metrics_cuhk03(dist,
-                              torch.tensor([1]),
-                              g_pids,
-                              torch.tensor([0]),
-                              g_camids,
-                              max_rank=3,
-                              num_repeats=20000)
+    out = rank_metrics_cuhk03(
+        dist,
+        torch.tensor([1]),
+        g_pids,
+        torch.tensor([0]),
+        g_camids,
+        max_rank=3,
+        num_repeats=20000)
     np.testing.assert_allclose(out['cmc'].numpy(), expected, atol=0.015)
     # AP on the full filtered ranking (0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.9):
     # positives 3rd and 5th of 7.
@@ -159,13 +158,14 @@ def test_expected_cmc_by_enumeration():
 
 def test_ties_rank_the_negative_first():
     dist = torch.tensor([[1.0, 1.0, 2.0]])
-    out = rank_metrics_cuhk03(dist,
-                              torch.tensor([1]),
-                              torch.tensor([1, 2, 3]),
-                              torch.tensor([0]),
-                              torch.tensor([1, 1, 1]),
-                              max_rank=3,
-                              num_repeats=2)
+    out = rank_metrics_cuhk03(
+        dist,
+        torch.tensor([1]),
+        torch.tensor([1, 2, 3]),
+        torch.tensor([0]),
+        torch.tensor([1, 1, 1]),
+        max_rank=3,
+        num_repeats=2)
     assert out['cmc'].tolist() == [0, 1, 1]
 
 
@@ -176,9 +176,9 @@ def test_errors():
     with pytest.raises(ValueError, match='distmat has shape'):
         rank_metrics_cuhk03(distmat[:, 1:], *ids)
     with pytest.raises(ValueError, match='every query would be skipped'):
-        rank_metrics_cuhk03(torch.ones(1, 2), torch.tensor([1]),
-                            torch.tensor([1, 2]), torch.tensor([0]),
-                            torch.tensor([0, 1]))
+        rank_metrics_cuhk03(
+            torch.ones(1, 2), torch.tensor([1]), torch.tensor([1, 2]),
+            torch.tensor([0]), torch.tensor([0, 1]))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
@@ -205,5 +205,4 @@ def test_rows_function_called_once_per_chunk():
     assert torch.equal(out['cmc'], full['cmc'])
     assert out['mAP'] == full['mAP']
     with pytest.raises(ValueError, match=r'chunk 0:10 has shape \(10, 89\)'):
-        rank_metrics_cuhk03(lambda s, e: distmat[s:e, 1:], *ids,
-                            chunk_size=10)
+        rank_metrics_cuhk03(lambda s, e: distmat[s:e, 1:], *ids, chunk_size=10)

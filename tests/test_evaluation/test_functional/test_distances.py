@@ -29,11 +29,14 @@ def test_distance_rows_chunks_each_once_and_checks_shapes():
 
     assert len(list(DistanceRows(rows, 4, 3).chunks(2))) == 2
     assert calls == [(0, 2), (2, 4)]
-    with pytest.raises(ValueError, match=r'distmat has shape \(4, 3\), '
-                       r'expected \(4, 2\)'):
+    with pytest.raises(
+            ValueError, match=r'distmat has shape \(4, 3\), '
+            r'expected \(4, 2\)'):
         DistanceRows(matrix, 4, 2)
-    with pytest.raises(ValueError, match=r'chunk 0:2 has shape \(2, 3\), '
-                       r'expected \(2, 4\)'):
+    with pytest.raises(
+            ValueError,
+            match=r'chunk 0:2 has shape \(2, 3\), '
+            r'expected \(2, 4\)'):
         list(DistanceRows(rows, 4, 4).chunks(2))
     with pytest.raises(ValueError, match='chunk_size must be positive'):
         list(DistanceRows(matrix, 4, 3).chunks(0))

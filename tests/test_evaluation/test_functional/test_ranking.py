@@ -250,8 +250,10 @@ def test_special_values_and_ties_against_reference():
                       dtype=np.float32)
     distmat, q_pids, g_pids, q_camids, g_camids = random_problem(4)
     distmat = rng.choice(values, size=distmat.shape)
-    out = rank_metrics(*as_tensors(distmat, q_pids, g_pids, q_camids,
-                                   g_camids), max_rank=20, chunk_size=5)
+    out = rank_metrics(
+        *as_tensors(distmat, q_pids, g_pids, q_camids, g_camids),
+        max_rank=20,
+        chunk_size=5)
     # Reference with ties broken negatives first: sort by (value, is_match).
     all_cmc, all_ap, all_inp = [], [], []
     for i in range(len(q_pids)):
@@ -271,8 +273,10 @@ def test_special_values_and_ties_against_reference():
     np.testing.assert_allclose(out['cmc'].numpy(), np.mean(all_cmc, 0))
     assert out['mAP'] == pytest.approx(np.mean(all_ap), abs=1e-12)
     assert out['mINP'] == pytest.approx(np.mean(all_inp), abs=1e-12)
-    out64 = rank_metrics(*as_tensors(distmat.astype(np.float64), q_pids,
-                                     g_pids, q_camids, g_camids), max_rank=20)
+    out64 = rank_metrics(
+        *as_tensors(
+            distmat.astype(np.float64), q_pids, g_pids, q_camids, g_camids),
+        max_rank=20)
     assert (out64['mAP'], out64['mINP']) == (out['mAP'], out['mINP'])
 
 

@@ -34,9 +34,9 @@ def random_feats(seed, num_q=30, num_g=120, dim=16, offset=3.0):
 
 
 def rerank(query, gallery, *args, **kwargs):
-    return k_reciprocal_rerank(torch.from_numpy(query),
-                               torch.from_numpy(gallery), *args,
-                               **kwargs).numpy()
+    return k_reciprocal_rerank(
+        torch.from_numpy(query), torch.from_numpy(gallery), *args,
+        **kwargs).numpy()
 
 
 @pytest.mark.parametrize(
@@ -60,11 +60,12 @@ def test_matches_original_algorithm(seed, k1, k2, lambda_value):
 def test_reference_distance_precision_does_not_matter_without_near_ties(
         backend):
     query, gallery = random_feats(14)
-    np.testing.assert_allclose(k_reciprocal_rerank_dense(
-        query, gallery, exact=False, float32_backend=backend),
-                               k_reciprocal_rerank_dense(query, gallery),
-                               rtol=0,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        k_reciprocal_rerank_dense(
+            query, gallery, exact=False, float32_backend=backend),
+        k_reciprocal_rerank_dense(query, gallery),
+        rtol=0,
+        atol=1e-5)
     with pytest.raises(ValueError, match='float32_backend'):
         k_reciprocal_rerank_dense(query, gallery, float32_backend='cupy')
 
@@ -77,13 +78,11 @@ def test_same_metrics_as_original_algorithm():
     expected = rank_metrics(
         torch.from_numpy(k_reciprocal_rerank_dense(query, gallery)), *pids,
         *cams)
-    result = rank_metrics(torch.from_numpy(rerank(query, gallery)), *pids,
-                          *cams)
+    result = rank_metrics(
+        torch.from_numpy(rerank(query, gallery)), *pids, *cams)
     assert result['mAP'] == pytest.approx(expected['mAP'], abs=1e-4)
-    torch.testing.assert_close(result['cmc'],
-                               expected['cmc'],
-                               atol=1e-4,
-                               rtol=0)
+    torch.testing.assert_close(
+        result['cmc'], expected['cmc'], atol=1e-4, rtol=0)
 
 
 def test_lambda_one_gives_normalised_original_distance():
@@ -133,10 +132,8 @@ def test_exact_ties_are_ordered_by_index():
 def test_fewer_images_than_neighbours():
     query, gallery = random_feats(10, num_q=2, num_g=5)
     expected = k_reciprocal_rerank_dense(query, gallery, k1=20, k2=6)
-    np.testing.assert_allclose(rerank(query, gallery),
-                               expected,
-                               rtol=0,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        rerank(query, gallery), expected, rtol=0, atol=1e-5)
 
 
 def test_chunk_function_gives_the_same_rows():
@@ -144,20 +141,14 @@ def test_chunk_function_gives_the_same_rows():
     full = k_reciprocal_rerank(query, gallery)
     rows_fn = k_reciprocal_rerank_fn(query, gallery)
     for start, end in [(0, 30), (0, 7), (7, 30), (12, 12)]:
-        torch.testing.assert_close(rows_fn(start, end),
-                                   full[start:end],
-                                   atol=1e-6,
-                                   rtol=0)
+        torch.testing.assert_close(
+            rows_fn(start, end), full[start:end], atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match='out of range'):
         rows_fn(0, 31)
     pids = torch.arange(150) % 10
     cams = torch.arange(150) // 3 % 3
-    from_fn = rank_metrics(rows_fn,
-                           pids[:30],
-                           pids[30:],
-                           cams[:30],
-                           cams[30:],
-                           chunk_size=7)
+    from_fn = rank_metrics(
+        rows_fn, pids[:30], pids[30:], cams[:30], cams[30:], chunk_size=7)
     from_full = rank_metrics(full, pids[:30], pids[30:], cams[:30], cams[30:])
     assert from_fn['mAP'] == pytest.approx(from_full['mAP'], abs=1e-6)
 

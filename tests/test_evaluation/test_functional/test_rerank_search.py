@@ -12,15 +12,15 @@ def search(feats, set_sizes, num_cand, chunk=7, num_query=None):
     feats = torch.as_tensor(feats)
     feats64 = centred_features(feats[:0], feats, 'euclidean')
     left, right = augmented_factors(feats64, torch.float32)
-    return nearest_neighbours(feats64, left, right, set_sizes, num_cand,
-                              chunk, num_query)
+    return nearest_neighbours(feats64, left, right, set_sizes, num_cand, chunk,
+                              num_query)
 
 
 def brute_force(feats):
     """Squared distances in float64 rounded to float32, and every row's
     order by (distance / row max, index), as the original sorts."""
     feats = np.asarray(feats, np.float64)
-    dist = ((feats[:, None] - feats[None]) ** 2).sum(2).astype(np.float32)
+    dist = ((feats[:, None] - feats[None])**2).sum(2).astype(np.float32)
     max_dist = dist.max(1)
     order = np.argsort(dist / max_dist[:, None], axis=1, kind='stable')
     return dist, max_dist, order
@@ -35,8 +35,8 @@ def test_random_features_match_brute_force(num, chunk):
     np.testing.assert_allclose(found.max_dist.numpy(), max_dist, rtol=1e-6)
     expected = np.take_along_axis(dist, order[:, :6], 1) / max_dist[:, None]
     # Settled rows keep their float32 search values (self-distances ~1e-8).
-    np.testing.assert_allclose(found.norm_dist[:, :6].numpy(), expected,
-                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        found.norm_dist[:, :6].numpy(), expected, rtol=0, atol=1e-6)
 
 
 def test_block_search_keeps_the_smallest_values(monkeypatch):
@@ -66,8 +66,8 @@ def test_block_search_keeps_the_smallest_values(monkeypatch):
     np.testing.assert_array_equal(
         np.take_along_axis(dist, found.cand_idx.numpy(), 1),
         found.cand_dist.numpy())
-    np.testing.assert_array_equal(
-        dist[np.arange(700), found.far_idx.numpy()], dist.max(1))
+    np.testing.assert_array_equal(dist[np.arange(700),
+                                       found.far_idx.numpy()], dist.max(1))
 
 
 def test_ties_are_ordered_by_index():
@@ -79,8 +79,8 @@ def test_ties_are_ordered_by_index():
     # Only the sets of the requested sizes are guaranteed, and with ties
     # the members at a set's boundary too: compare set by set.
     for size in (8, 5, 3):
-        assert (np.sort(found.idx[:, :size].numpy(), 1) == np.sort(
-            order[:, :size], 1)).all()
+        assert (np.sort(found.idx[:, :size].numpy(),
+                        1) == np.sort(order[:, :size], 1)).all()
 
 
 def test_duplicate_features_come_in_index_order():
@@ -104,16 +104,18 @@ def test_query_gallery_distances_are_kept():
     feats = np.random.default_rng(4).normal(size=(40, 6)).astype(np.float32)
     dist, _, _ = brute_force(feats)
     found = search(feats, [4], num_cand=6, num_query=11)
-    np.testing.assert_allclose(found.query_gallery.numpy(), dist[:11, 11:],
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        found.query_gallery.numpy(), dist[:11, 11:], rtol=1e-5, atol=1e-5)
     assert search(feats, [4], num_cand=6).query_gallery is None
 
 
 def test_long_search_logs_progress(monkeypatch):
     messages = []
     monkeypatch.setattr(rerank_search, '_PROGRESS_MIN', 10)
-    monkeypatch.setattr(rerank_search, 'print_log',
-                        lambda msg, logger=None: messages.append(msg))
+    monkeypatch.setattr(
+        rerank_search,
+        'print_log',
+        lambda msg, logger=None: messages.append(msg))
     feats = np.random.default_rng(5).normal(size=(30, 4)).astype(np.float32)
     search(feats, [3], num_cand=4, chunk=10)
     assert messages[-1].endswith('neighbour search 3/3 block rows')

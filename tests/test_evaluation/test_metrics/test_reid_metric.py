@@ -175,8 +175,12 @@ def test_cuhk03_sgs_protocol():
     q, g = torch.from_numpy(is_query), torch.from_numpy(~is_query)
     pids, camids = torch.from_numpy(pids), torch.from_numpy(camids)
     expected = rank_metrics_cuhk03(
-        pairwise_distance(feats[q], feats[g]), pids[q], pids[g], camids[q],
-        camids[g], max_rank=10)
+        pairwise_distance(feats[q], feats[g]),
+        pids[q],
+        pids[g],
+        camids[q],
+        camids[g],
+        max_rank=10)
     for k in (1, 5, 10):
         assert sgs[f'R{k}'] == pytest.approx(
             100 * float(expected['cmc'][k - 1]), abs=1e-9)
@@ -221,8 +225,8 @@ def test_rerank_and_query_expansion_options(rerank, aqe, caplog):
         dist = torch.cdist(query, gallery).pow(2)
     expected = rank_metrics(dist, *ids, max_rank=10)
     assert out['mAP'] == pytest.approx(100 * expected['mAP'], abs=1e-4)
-    assert out['R1'] == pytest.approx(100 * float(expected['cmc'][0]),
-                                      abs=1e-4)
+    assert out['R1'] == pytest.approx(
+        100 * float(expected['cmc'][0]), abs=1e-4)
     plain = METRICS.build(dict(type='ReIDMetric'))
     plain.process({}, samples)
     assert out['mAP'] != plain.compute_metrics(plain.results)['mAP']
@@ -254,7 +258,9 @@ def test_cuhk03_rerank_computes_each_distance_chunk_once(monkeypatch):
     samples, arrays = fake_samples(num=120)
     rerank_cfg = dict(k1=8, k2=3, lambda_value=0.3)
     metric = ReIDMetric(
-        protocol='cuhk03_sgs', rerank=True, rerank_cfg=rerank_cfg,
+        protocol='cuhk03_sgs',
+        rerank=True,
+        rerank_cfg=rerank_cfg,
         chunk_size=16)
     metric.process({}, samples)
     out = metric.compute_metrics(metric.results)
@@ -302,9 +308,10 @@ def test_non_finite_feature_names_its_image(value):
     samples[5]['pred_feature'][2] = value
     metric = ReIDMetric()
     metric.process({}, samples)
-    with pytest.raises(ValueError,
-                       match=r'1 of 12 embeddings are NaN or inf: gallery '
-                       r'row 3 \(/data/g/5.jpg\);'):
+    with pytest.raises(
+            ValueError,
+            match=r'1 of 12 embeddings are NaN or inf: gallery '
+            r'row 3 \(/data/g/5.jpg\);'):
         metric.compute_metrics(metric.results)
     # Without paths, and several bad rows: the first five are named.
     samples, _ = fake_samples(num=12)
@@ -312,10 +319,11 @@ def test_non_finite_feature_names_its_image(value):
         s['pred_feature'] = torch.full_like(s['pred_feature'], value)
     metric = ReIDMetric()
     metric.process({}, samples)
-    with pytest.raises(ValueError,
-                       match=r'12 of 12 embeddings are NaN or inf: query row '
-                       r'0, gallery row 0, gallery row 1, query row 1, '
-                       r'gallery row 2 and 7 more'):
+    with pytest.raises(
+            ValueError,
+            match=r'12 of 12 embeddings are NaN or inf: query row '
+            r'0, gallery row 0, gallery row 1, query row 1, '
+            r'gallery row 2 and 7 more'):
         metric.compute_metrics(metric.results)
 
 
@@ -333,8 +341,8 @@ def test_last_results_hold_the_whole_cmc_and_ap_per_query():
     assert float(last['cmc'][4]) == out['R5']
     query, gallery, ids = _split(arrays)
     expected = rank_metrics(torch.cdist(query, gallery).pow(2), *ids)
-    np.testing.assert_allclose(last['cmc'].numpy(),
-                               100 * expected['cmc'].numpy(), atol=1e-9)
+    np.testing.assert_allclose(
+        last['cmc'].numpy(), 100 * expected['cmc'].numpy(), atol=1e-9)
     # AP per query, NaN for skipped ones; their mean is the mAP.
     assert last['ap'].shape == (len(query), )
     assert int(last['ap'].isnan().sum()) == out['num_skipped_queries']
@@ -410,7 +418,8 @@ def test_cmc_curve_image_reaches_every_backend(tmp_path):
     metric.process({}, samples)
     name = f'test_reid_metric_image_{tmp_path.name}'
     visualizer = Visualizer.get_instance(
-        name, vis_backends=[dict(type='LocalVisBackend')],
+        name,
+        vis_backends=[dict(type='LocalVisBackend')],
         save_dir=str(tmp_path))
     try:
         metric.compute_metrics(metric.results)

@@ -84,8 +84,7 @@ def reid_model(backbone, channels):
 def batch(n=8):
     """P=4 identities x K=2 images of 64x32."""
     imgs = [
-        torch.randint(0, 256, (3, 64, 32), dtype=torch.uint8)
-        for _ in range(n)
+        torch.randint(0, 256, (3, 64, 32), dtype=torch.uint8) for _ in range(n)
     ]
     samples = [DataSample().set_gt_label(i % NUM_CLASSES) for i in range(n)]
     return dict(inputs=imgs, data_samples=samples)
@@ -97,8 +96,8 @@ def test_one_iteration_and_embedding(name):
     backbone, channels = BACKBONES[name]
     model = reid_model(backbone, channels)
     model.init_weights()
-    wrapper = build_optim_wrapper(
-        model, dict(optimizer=dict(type='Adam', lr=1e-3)))
+    wrapper = build_optim_wrapper(model,
+                                  dict(optimizer=dict(type='Adam', lr=1e-3)))
     before = {
         k: v.detach().clone()
         for k, v in model.backbone.named_parameters()
@@ -147,8 +146,7 @@ def _assert_last_stage_stride_one(net):
 
 
 @pytest.mark.parametrize(
-    'cfg',
-    [
+    'cfg', [
         dict(type='ResNeXt', depth=50, groups=32, width_per_group=4),
         dict(type='SEResNet', depth=50),
         dict(type='ResNetV1d', depth=50),
@@ -163,8 +161,7 @@ def test_strides_argument_gives_16x8_map(cfg):
     assert out[-1].shape == (1, 2048, 16, 8)
 
 
-@pytest.mark.parametrize('depth,channels', [(18, 512), (34, 512),
-                                            (50, 2048)])
+@pytest.mark.parametrize('depth,channels', [(18, 512), (34, 512), (50, 2048)])
 def test_last_stride_resnet_depths(depth, channels):
     net = MODELS.build(
         dict(type='LastStrideResNet', depth=depth, out_indices=(3, )))

@@ -41,8 +41,7 @@ def test_center_update_equals_second_optimizer_and_ignores_weight(weight):
     feats = torch.randn(6, 2, requires_grad=True)
     labels = torch.tensor([0, 0, 1, 1, 2, 0])
     out = loss(feats, labels)
-    expected = bot_reference_step(centers, feats.detach(), labels, weight,
-                                  0.5)
+    expected = bot_reference_step(centers, feats.detach(), labels, weight, 0.5)
     assert torch.allclose(loss.centers, expected, atol=1e-6)
     # The features get the gradient of weight x loss.
     out.backward()

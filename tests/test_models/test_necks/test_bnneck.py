@@ -12,8 +12,8 @@ def test_pool_bn_and_frozen_bias():
     f_t, f_i = neck((torch.randn(6, 4, 8, 8), x))
     assert torch.allclose(f_t, x.mean((2, 3)), atol=1e-6)
     # Training-mode BN with weight 1, bias 0: per-channel standardisation.
-    expected = (f_t - f_t.mean(0)) / torch.sqrt(f_t.var(0, unbiased=False) +
-                                                1e-5)
+    expected = (f_t -
+                f_t.mean(0)) / torch.sqrt(f_t.var(0, unbiased=False) + 1e-5)
     assert torch.allclose(f_i, expected, atol=1e-5)
     f_i.sum().backward()
     assert neck.bn.bias.grad is None

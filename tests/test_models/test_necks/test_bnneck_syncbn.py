@@ -15,8 +15,8 @@ import torch.nn as nn
 
 from mmreid_tricks.models.necks import BNNeck
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason='SyncBatchNorm needs CUDA')
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='SyncBatchNorm needs CUDA')
 
 BATCH, CHANNELS = 8, 6
 
@@ -28,10 +28,8 @@ def batch_and_weights():
 
 
 def _worker(rank: int, port: int, out_dir: str) -> None:
-    dist.init_process_group('gloo',
-                            init_method=f'tcp://127.0.0.1:{port}',
-                            rank=rank,
-                            world_size=2)
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
     torch.cuda.set_device(0)
     neck = nn.SyncBatchNorm.convert_sync_batchnorm(
         BNNeck(CHANNELS)).cuda().train()
@@ -45,11 +43,12 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
     grad_w = neck.bn.weight.grad.clone()
     dist.all_reduce(grad_w)  # what DDP does
     torch.save(
-        dict(f_i=f_i.detach().cpu(),
-             grad_x=x.grad.cpu(),
-             grad_w=grad_w.cpu(),
-             mean=neck.bn.running_mean.cpu(),
-             var=neck.bn.running_var.cpu()), osp.join(out_dir, f'{rank}.pth'))
+        dict(
+            f_i=f_i.detach().cpu(),
+            grad_x=x.grad.cpu(),
+            grad_w=grad_w.cpu(),
+            mean=neck.bn.running_mean.cpu(),
+            var=neck.bn.running_var.cpu()), osp.join(out_dir, f'{rank}.pth'))
     dist.destroy_process_group()
 
 
@@ -69,18 +68,14 @@ def test_syncbn_equals_bn_on_the_whole_batch(tmp_path):
 
     got = torch.cat([r['f_i'] for r in ranks]).double()
     torch.testing.assert_close(got, f_i.detach(), rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(torch.cat([r['grad_x']
-                                          for r in ranks]).double(),
-                               x.grad,
-                               rtol=1e-5,
-                               atol=1e-5)
+    torch.testing.assert_close(
+        torch.cat([r['grad_x'] for r in ranks]).double(),
+        x.grad,
+        rtol=1e-5,
+        atol=1e-5)
     for r in ranks:
-        torch.testing.assert_close(r['grad_w'].double(),
-                                   neck.bn.weight.grad,
-                                   rtol=1e-5,
-                                   atol=1e-5)
+        torch.testing.assert_close(
+            r['grad_w'].double(), neck.bn.weight.grad, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(r['mean'].double(), neck.bn.running_mean)
-        torch.testing.assert_close(r['var'].double(),
-                                   neck.bn.running_var,
-                                   rtol=1e-5,
-                                   atol=1e-6)
+        torch.testing.assert_close(
+            r['var'].double(), neck.bn.running_var, rtol=1e-5, atol=1e-6)

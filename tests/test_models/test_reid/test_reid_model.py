@@ -25,8 +25,9 @@ def tiny_model(num_classes=4):
 
 
 def batch(n=8):
-    imgs = [torch.randint(0, 256, (3, 64, 32), dtype=torch.uint8)
-            for _ in range(n)]
+    imgs = [
+        torch.randint(0, 256, (3, 64, 32), dtype=torch.uint8) for _ in range(n)
+    ]
     data_samples = [DataSample().set_gt_label(i % 4) for i in range(n)]
     return dict(inputs=imgs, data_samples=data_samples)
 
@@ -47,8 +48,8 @@ def test_modes():
 def test_train_step_updates_weights_and_centers():
     torch.manual_seed(0)
     model = tiny_model()
-    wrapper = build_optim_wrapper(
-        model, dict(optimizer=dict(type='Adam', lr=3.5e-4)))
+    wrapper = build_optim_wrapper(model,
+                                  dict(optimizer=dict(type='Adam', lr=3.5e-4)))
     w0 = model.backbone.conv1.weight.clone()
     c0 = model.head.center_loss.centers.clone()
     log_vars = model.train_step(batch(), wrapper)
