@@ -87,14 +87,14 @@ def main() -> None:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.launcher != 'none':
-        set_collect_dir(cfg)
     loader = cfg.test_dataloader
     if loader.get('num_workers', 0) == 0:
         loader['persistent_workers'] = False
     dump_features = args.out and not args.out.endswith(METRICS_ONLY_SUFFIXES)
     if dump_features:
         add_results_dump(cfg, args.out, args.checkpoint)
+    if args.launcher != 'none':
+        set_collect_dir(cfg)  # after the dump metric joins the evaluator
     prepare_distributed_cfg(cfg)  # CPU-only: gloo, DDP without device_ids
     runner = (
         RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg))

@@ -1,3 +1,4 @@
+"""EpochETAIterTimerHook: an ETA that follows the epochs' changing length."""
 from typing import Optional, Sequence, Union
 
 from mmengine.hooks import IterTimerHook
