@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .utils import REPO, TINY_CONFIG, cli_options
+from .utils import REPO, TINY_CONFIG
 
 
 def run(args, cwd=REPO, timeout=600, **kwargs):
@@ -20,14 +20,6 @@ def run(args, cwd=REPO, timeout=600, **kwargs):
         text=True,
         timeout=timeout,
         **kwargs)
-
-
-def short_run_options(data_root, epochs):
-    return cli_options(
-        data_root, **{
-            'train_cfg.max_epochs': epochs,
-            'train_cfg.val_interval': epochs,
-        })
 
 
 @pytest.mark.slow
