@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 import warnings
 
 import pytest
@@ -60,6 +61,9 @@ def train(data_root, work_dir, epochs, resume=False, **extra):
     """Train the tiny config in this process; returns the log text."""
     cfg = tiny_config(data_root, str(work_dir), **short(epochs, **extra))
     cfg.resume = resume
+    # mmengine names its logger after the experiment, by default config and
+    # second: two runs in one second would share one logger and log file.
+    cfg.experiment_name = f'fault_injection_{uuid.uuid4().hex}'
     runner = Runner.from_cfg(cfg)
     runner.train()
     with open(osp.join(runner.log_dir, f'{runner.timestamp}.log')) as f:
