@@ -12,8 +12,8 @@ from typing import NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor
 
-from .rerank_search import (augmented_factors, centred_features,
-                            full_float32_matmul, nearest_neighbours,
+from .rerank_features import CentredFeatures
+from .rerank_search import (full_float32_matmul, nearest_neighbours,
                             pair_sq_dist)
 
 # Candidates kept by the float32 search beyond the largest neighbourhood.
@@ -38,15 +38,13 @@ class SparseRows(NamedTuple):
 class Encoding(NamedTuple):
     """What the re-ranked distances of any query need.
 
-    ``left`` and ``right``: augmented float32 features, ``[N, D + pad]``,
-    ``left[i] @ right[j]`` being the squared distance (see
-    :func:`augmented_factors`); ``max_dist``: the largest squared distance
+    ``features``: the features, whose factors give the squared distances
+    (see :class:`.rerank_features.CentredFeatures`); ``max_dist``: the largest squared distance
     from each image to any image, which normalises its row, float32 ``[N]``;
     ``V``: the query-expanded k-reciprocal encoding; ``gallery_by_col``: its
     gallery rows by column (row indices int32).
     """
-    left: Tensor
-    right: Tensor
+    features: CentredFeatures
     max_dist: Tensor
     V: SparseRows
     gallery_by_col: SparseRows
@@ -196,17 +194,14 @@ def encode(
         tuple[Encoding, Tensor | None]: The encoding, and the distances if
         kept.
     """
-    feats64 = centred_features(query_feats, gallery_feats, metric)
-    num = len(feats64)
+    features = CentredFeatures(query_feats, gallery_feats, metric)
+    num = len(features)
     num_q = len(query_feats)
     k2 = min(k2, num)
     sizes = [min(k1 + 1, num), min(int(round(k1 / 2)) + 1, num), k2]
     num_cand = min(max(sizes) + _MARGIN, num)
-    left, right = augmented_factors(feats64, torch.float32)
     found = nearest_neighbours(
-        feats64,
-        left,
-        right,
+        features,
         sizes,
         num_cand,
         chunk_size,
@@ -222,7 +217,7 @@ def encode(
     dist = found.norm_dist.flatten()[order[pos]]
     missing = (~is_nbr).nonzero().squeeze(1)
     dist[missing] = pair_sq_dist(
-        feats64, rows[missing],
+        features, rows[missing],
         cols[missing]).float() / max_dist[rows[missing]]
     del nbr_keys, order, pos, is_nbr, missing
     # Gaussian kernel weights, each row summing to one.
@@ -241,7 +236,7 @@ def encode(
     order = cols.argsort(stable=True)
     by_col = _csr(cols[order], (rows[in_gallery][order] - num_q).int(),
                   V.vals[in_gallery][order], num)
-    return Encoding(left, right, max_dist, V, by_col), found.query_gallery
+    return Encoding(features, max_dist, V, by_col), found.query_gallery
 
 
 def rerank_rows(enc: Encoding,
@@ -289,7 +284,7 @@ def rerank_rows(enc: Encoding,
     final = overlap.div_(overlap - 2).add_(1)  # 1 - s / (2 - s)
     if dist is None:
         with full_float32_matmul():
-            dist = enc.left[start:end] @ enc.right[num_q:].t()
+            dist = enc.features.sq_dist(start, end, num_q)
     final.mul_(1 - lambda_value)
     return final.addcdiv_(
         dist, enc.max_dist[start:end, None], value=lambda_value)

@@ -12,9 +12,10 @@ import contextlib
 from typing import Iterator, NamedTuple, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import Tensor
+
+from .rerank_features import CentredFeatures
 
 # Entries per group of the two-stage selection of :class:`_Candidates`:
 # a row's first block leaves k * _GROUP candidates, later blocks the groups
@@ -29,54 +30,6 @@ _FLOAT32_U = 2.0**-24
 # Slack on the error bound, covering the float32 rounding of the bound's
 # own arithmetic (a few u relative, far below 10%).
 _BOUND_SLACK = 1.1
-
-
-def centred_features(query_feats: Tensor, gallery_feats: Tensor,
-                     metric: str) -> Tensor:
-    """All features in float64 minus their mean, shape ``[N, D]``.
-
-    Squared distances do not change under a translation, and centring avoids
-    the cancellation in ``|x|^2 + |y|^2 - 2 x.y`` when the features share a
-    large mean (post-ReLU embeddings do). ``1 - cos`` is half the squared
-    distance of L2-normalised features; the normalisation by the max
-    cancels the half.
-    """
-    feats = torch.cat([query_feats, gallery_feats.to(query_feats.device)])
-    feats = feats.double()
-    if metric == 'cosine':
-        feats = F.normalize(feats, dim=1)
-    return feats - feats.mean(0)
-
-
-def augmented_factors(
-        feats: Tensor,
-        dtype: Optional[torch.dtype] = None) -> Tuple[Tensor, Tensor]:
-    """Factors whose products are squared distances.
-
-    ``[x, |x|^2, 1] . [-2 y, 1, |y|^2] = |x - y|^2``: the matrix product
-    alone gives the distances, without passes over the ``N x N`` blocks to
-    add the norms. Zero columns pad the width to a multiple of 16. The
-    norms are computed in the features' dtype, then cast.
-
-    Args:
-        feats (Tensor): Features, shape ``[N, D]``.
-        dtype (torch.dtype, optional): Dtype of the factors. Defaults to
-            the features' dtype.
-
-    Returns:
-        tuple[Tensor, Tensor]: Left and right factors, ``[N, D + pad]``.
-    """
-    num, dim = feats.shape
-    width = (dim + 2 + 15) // 16 * 16
-    sq = feats.pow(2).sum(1)
-    left = feats.new_empty(num, width, dtype=dtype)
-    right = feats.new_empty(num, width, dtype=dtype)
-    left[:, dim + 2:] = right[:, dim + 2:] = 0
-    left[:, :dim], left[:, dim], left[:, dim + 1] = feats, sq, 1
-    # Scaling by -2 after the cast is exact: no float64 temporary.
-    right[:, :dim], right[:, dim], right[:, dim + 1] = feats, 1, sq
-    right[:, :dim].mul_(-2)
-    return left, right
 
 
 @contextlib.contextmanager
@@ -232,18 +185,17 @@ class CoarseSearch(NamedTuple):
     query_gallery: Optional[Tensor]
 
 
-def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
+def _coarse_search(features: CentredFeatures, num_cand: int, block: int,
                    num_query: Optional[int]) -> CoarseSearch:
     """Float32 nearest candidates and farthest image of every image.
 
     An off-diagonal block of the symmetric distance matrix serves the rows
     of both of its image ranges, so half the matrix is computed. Blocks are
-    visited by block row; a search over more than ``_PROGRESS_MIN`` images
-    logs its progress.
+    visited by block column, whose right factors are built once; a search
+    over more than ``_PROGRESS_MIN`` images logs its progress.
 
     Args:
-        left (Tensor): Left factors of :func:`augmented_factors`, ``[N, W]``.
-        right (Tensor): Right factors of :func:`augmented_factors`, ``[N, W]``.
+        features (CentredFeatures): The features.
         num_cand (int): Candidates kept per image, at most ``N``.
         block (int): Images per block side.
         num_query (int, optional): Also keep the distances of the first
@@ -253,23 +205,27 @@ def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
     Returns:
         CoarseSearch: The candidates, farthest images and kept distances.
     """
+    left = features.left
     num = len(left)
     found = _Candidates(num, num_cand, left)
     query_gallery = None if num_query is None else left.new_empty(
         (num_query, num - num_query))
 
-    # One buffer for every block: a fresh block per product would be
-    # mapped and page-faulted anew by the allocator each time.
-    buf = left.new_empty(min(block, num)**2)
+    # One buffer for every block and one for the right factors: fresh ones
+    # would be mapped and page-faulted anew by the allocator each time.
+    side = min(block, num)
+    buf = left.new_empty(side**2)
+    right_buf = left.new_empty(side * left.size(1))
     starts = range(0, num, block)
     progress = _Progress(len(starts)) if num > _PROGRESS_MIN else None
-    for i, start_i in enumerate(starts):
-        end_i = min(start_i + block, num)
-        for start_j in starts[i:]:
-            end_j = min(start_j + block, num)
+    for j, start_j in enumerate(starts):
+        end_j = min(start_j + block, num)
+        right = features.right(start_j, end_j, right_buf)
+        for start_i in starts[:j + 1]:
+            end_i = min(start_i + block, num)
             height, width = end_i - start_i, end_j - start_j
             dist = buf[:height * width].view(height, width)
-            torch.mm(left[start_i:end_i], right[start_j:end_j].t(), out=dist)
+            torch.mm(left[start_i:end_i], right.t(), out=dist)
             found.update(slice(start_i, end_i), dist, start_j, False)
             if start_j != start_i:
                 found.update(slice(start_j, end_j), dist, start_i, True)
@@ -281,13 +237,13 @@ def _coarse_search(left: Tensor, right: Tensor, num_cand: int, block: int,
                               num_query] = dist[:q_end - start_i,
                                                 g_start - start_j:]
         if progress is not None:
-            progress.step(i + 1)
+            progress.step(j + 1)
     return CoarseSearch(found.val, found.idx, found.far_idx, query_gallery)
 
 
 class _Progress:
-    """Logs, at most every tenth, how many block rows of a long neighbour
-    search are done."""
+    """Logs, at most every tenth, how many block columns of a long
+    neighbour search are done."""
 
     def __init__(self, total: int) -> None:
         self.total = total
@@ -297,23 +253,26 @@ class _Progress:
         if done * 10 >= self.next_tenth * self.total:
             print_log(
                 f're-ranking: neighbour search {done}/{self.total} block '
-                'rows',
+                'columns',
                 logger='current')
             self.next_tenth = done * 10 // self.total + 1
 
 
-def pair_sq_dist(feats: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
-    """Squared distances of the pairs ``(rows[p], cols[p])``, shape ``[P]``.
+def pair_sq_dist(features: CentredFeatures, rows: Tensor,
+                 cols: Tensor) -> Tensor:
+    """Exact squared distances of the pairs ``(rows[p], cols[p])``, float64,
+    shape ``[P]``.
 
-    Computed from the differences in the dtype of ``feats`` (float64), in
-    chunks that bound the gathered copies to 32 MB.
+    Computed from float64 differences, in chunks of 8 MB copies: small
+    enough for the C allocator to reuse their memory (larger ones are
+    mapped and page-faulted anew each time).
     """
-    out = feats.new_empty(rows.shape)
-    chunk = max(1, (1 << 22) // feats.size(1))
+    out = features.length.new_empty(rows.shape)
+    chunk = max(1, (1 << 20) // features.dim)
     for start in range(0, len(rows), chunk):
         end = start + chunk
-        diff = feats.index_select(0, rows[start:end])
-        diff -= feats.index_select(0, cols[start:end])
+        diff = features.exact_rows(rows[start:end])
+        diff -= features.exact_rows(cols[start:end])
         out[start:end] = diff.pow_(2).sum(1)
     return out
 
@@ -325,22 +284,32 @@ def _sort_by_key(key: Tensor, idx: Tensor) -> Tuple[Tensor, Tensor]:
     return key, idx.gather(1, pos)
 
 
-def _exact_rows(feats64: Tensor, rows: Tensor,
+def _exact_rows(features: CentredFeatures, rows: Tensor,
                 num_keep: int) -> Tuple[Tensor, Tensor, Tensor]:
     """Exact normaliser and nearest images of a few rows, from whole rows.
 
-    Rows are processed 2^24 distances at a time.
+    Float64 distances, rounded to float32, of ``2^24`` row-image pairs at a
+    time.
 
     Returns:
         tuple[Tensor, Tensor, Tensor]: The normaliser (``[R]``), and the
         normalised distances and indices of the ``num_keep`` nearest images
         sorted by (distance, index), ``[R, num_keep]``.
     """
-    left, right = augmented_factors(feats64)
+    num = len(features)
+    sq = features.length.square()
     norm, key, idx = [], [], []
-    chunk = max(1, (1 << 24) // len(feats64))
+    chunk = max(1, (1 << 24) // num)
     for start in range(0, len(rows), chunk):
-        dist = (left[rows[start:start + chunk]] @ right.t()).float()
+        some = rows[start:start + chunk]
+        feats = features.exact_rows(some)
+        dist = feats.new_empty(len(some), num)
+        for col in range(0, num, chunk):
+            cols = torch.arange(col, min(col + chunk, num), device=rows.device)
+            dist[:, col:col + len(cols)] = (
+                sq[some, None] + sq[cols] -
+                2 * feats @ features.exact_rows(cols).t())
+        dist = dist.float()
         norm.append(dist.max(1).values)
         # A stable sort of the rows leaves equal values in index order.
         val, pos = (dist / norm[-1][:, None]).sort(dim=1, stable=True)
@@ -365,9 +334,7 @@ class Neighbours(NamedTuple):
     query_gallery: Optional[Tensor]
 
 
-def nearest_neighbours(feats64: Tensor,
-                       left: Tensor,
-                       right: Tensor,
+def nearest_neighbours(features: CentredFeatures,
                        set_sizes: Sequence[int],
                        num_cand: int,
                        chunk: int,
@@ -387,9 +354,7 @@ def nearest_neighbours(feats64: Tensor,
     re-ordered; a row that may miss a true neighbour is computed whole.
 
     Args:
-        feats64 (Tensor): Centred features, float64, ``[N, D]``.
-        left (Tensor): Float32 left factors of :func:`augmented_factors`.
-        right (Tensor): Float32 right factors of :func:`augmented_factors`.
+        features (CentredFeatures): The features.
         set_sizes (Sequence[int]): Neighbourhood sizes whose members must be
             exact, each at most ``num_cand``.
         num_cand (int): Candidates per image, at most ``N``.
@@ -399,15 +364,15 @@ def nearest_neighbours(feats64: Tensor,
     Returns:
         Neighbours: ``num_cand`` ordered neighbours of every image.
     """
-    num, dim = feats64.shape
-    device = feats64.device
+    num, dim = len(features), features.dim
+    device = features.left.device
     with full_float32_matmul():
-        found = _coarse_search(left, right, num_cand, chunk, num_query)
+        found = _coarse_search(features, num_cand, chunk, num_query)
     cand_val, cand_idx = _sort_by_key(found.cand_dist, found.cand_idx)
 
     roundoff = (dim + 8) * _FLOAT32_U
     gamma = _BOUND_SLACK * roundoff / (1 - roundoff)
-    length = feats64.norm(dim=1)
+    length = features.length
     err = (gamma * (length[:, None] + length[cand_idx]).pow(2)).float()
     upper = (cand_val + err).cummax(1).values
     lower = (cand_val - err).flip(1).cummin(1).values.flip(1)
@@ -432,7 +397,7 @@ def nearest_neighbours(feats64: Tensor,
     # The original divides by the column max of the float32 distances: the
     # exact distance to the farthest image, rounded to float32.
     rows = torch.arange(num, device=device)
-    max_dist = pair_sq_dist(feats64, rows, found.far_idx).float()
+    max_dist = pair_sq_dist(features, rows, found.far_idx).float()
     unsettled = ambiguous.any(1).nonzero().squeeze(1)
     if num_cand < num:
         # Rows that may miss a true neighbour: exact whole rows.
@@ -446,12 +411,12 @@ def nearest_neighbours(feats64: Tensor,
     pair_row, pair_col = sub.nonzero(as_tuple=True)
     pair_row = unsettled[pair_row]
     key = cand_val[unsettled]
-    key[sub] = pair_sq_dist(feats64, pair_row, cand_idx[pair_row,
+    key[sub] = pair_sq_dist(features, pair_row, cand_idx[pair_row,
                                                         pair_col]).float()
     norm_dist = cand_val / max_dist[:, None]
     norm_dist[unsettled], cand_idx[unsettled] = _sort_by_key(
         key / max_dist[unsettled, None], cand_idx[unsettled])
     if num_cand < num and len(incomplete):
         (max_dist[incomplete], norm_dist[incomplete],
-         cand_idx[incomplete]) = _exact_rows(feats64, incomplete, num_cand)
+         cand_idx[incomplete]) = _exact_rows(features, incomplete, num_cand)
     return Neighbours(cand_idx, norm_dist, max_dist, found.query_gallery)

@@ -4,16 +4,16 @@ import pytest
 import torch
 
 from mmreid_tricks.evaluation.functional import rerank_search
-from mmreid_tricks.evaluation.functional.rerank_search import (
-    augmented_factors, centred_features, nearest_neighbours)
+from mmreid_tricks.evaluation.functional.rerank_features import \
+    CentredFeatures
+from mmreid_tricks.evaluation.functional.rerank_search import \
+    nearest_neighbours
 
 
 def search(feats, set_sizes, num_cand, chunk=7, num_query=None):
     feats = torch.as_tensor(feats)
-    feats64 = centred_features(feats[:0], feats, 'euclidean')
-    left, right = augmented_factors(feats64, torch.float32)
-    return nearest_neighbours(feats64, left, right, set_sizes, num_cand, chunk,
-                              num_query)
+    features = CentredFeatures(feats[:0], feats, 'euclidean')
+    return nearest_neighbours(features, set_sizes, num_cand, chunk, num_query)
 
 
 def brute_force(feats):
@@ -45,10 +45,13 @@ def test_block_search_keeps_the_smallest_values(monkeypatch):
     values of every row and the farthest image its max, whether a block's
     candidates come from the smallest group minima or from the groups
     below the row's bound (both happen here)."""
-    feats = np.random.default_rng(6).integers(0, 4, (700, 6))
+    half = np.random.default_rng(6).integers(0, 4, (350, 6))
+    # Mean 0: centring leaves the integers as they are.
+    feats = np.concatenate([half, -half])
     dist = ((feats[:, None] - feats[None])**2).sum(2)
-    feats64 = torch.as_tensor(feats, dtype=torch.float64)
-    left, right = augmented_factors(feats64, torch.float32)
+    features = CentredFeatures(
+        torch.as_tensor(feats[:0], dtype=torch.float32),
+        torch.as_tensor(feats, dtype=torch.float32), 'euclidean')
     paths = []
     columns = rerank_search._candidate_columns
 
@@ -58,7 +61,7 @@ def test_block_search_keeps_the_smallest_values(monkeypatch):
         return cols, padding
 
     monkeypatch.setattr(rerank_search, '_candidate_columns', spy)
-    found = rerank_search._coarse_search(left, right, 10, 96, None)
+    found = rerank_search._coarse_search(features, 10, 96, None)
     assert set(paths) == {True, False}
     np.testing.assert_array_equal(
         found.cand_dist.sort(1).values.numpy(),
@@ -118,7 +121,7 @@ def test_long_search_logs_progress(monkeypatch):
         lambda msg, logger=None: messages.append(msg))
     feats = np.random.default_rng(5).normal(size=(30, 4)).astype(np.float32)
     search(feats, [3], num_cand=4, chunk=10)
-    assert messages[-1].endswith('neighbour search 3/3 block rows')
+    assert messages[-1].endswith('neighbour search 3/3 block columns')
 
 
 @pytest.mark.parametrize('bad', [float('nan'), float('inf')])
