@@ -25,14 +25,15 @@ lose far more time than numpy's mostly single-threaded loops.
 
 Example::
 
-    python benchmarks/rerank_benchmark.py --sizes 10000 19281 93820 \
+    python benchmarks/rerank_benchmark.py --sizes 10000 19281 --threads 2
+    python benchmarks/rerank_benchmark.py --sizes 93820 --layout msmt17 \
         --threads 2
 
-At 93,820 images (MSMT17's 11,659 queries and 82,161 gallery images) the
-original is skipped (it needs about 120 GB) and so is our full ``Q x G``
-matrix; the chunked metrics path runs alone. The last column is the time of
-the float32 products behind all ``N x N`` distances, the floor of any dense
-approach.
+At 93,820 images (with ``--layout msmt17``, MSMT17's 11,659 queries and
+82,161 gallery images) the original is skipped (it needs about 120 GB) and
+so is our full ``Q x G`` matrix; the chunked metrics path runs alone. The
+last column is the time of the float32 products behind all ``N x N``
+distances, the floor of any dense approach.
 """
 import argparse
 import json
@@ -56,18 +57,22 @@ from mmreid_tricks.evaluation.functional.rerank import (k_reciprocal_rerank,
 METHODS = ('original', 'ours', 'ours_metrics')
 # The original with float32 distances computed by numpy and by torch.
 FLOAT32_ORIGINALS = ('original_f32_numpy', 'original_f32_torch')
-# Market-1501's test split: 3368 queries and 15913 gallery images, of which
-# 2793 distractors; 750 identities seen by 6 cameras.
-MARKET_NUM_QUERY, MARKET_NUM_GALLERY = 3368, 15913
-MARKET_NUM_DISTRACTOR, MARKET_NUM_IDS, MARKET_NUM_CAMS = 2793, 750, 6
+# Test splits: queries, gallery images, distractors among them, identities,
+# cameras. Market-1501: 3368 + 15913 images (2793 distractors), 750
+# identities, 6 cameras; MSMT17: 11659 + 82161 images, 3060 identities, 15
+# cameras.
+LAYOUTS = dict(
+    market=dict(query=3368, gallery=15913, distractor=2793, ids=750, cams=6),
+    msmt17=dict(query=11659, gallery=82161, distractor=0, ids=3060, cams=15))
 
 
 def market_like_problem(num_images: int = 19281,
                         dim: int = 512,
                         id_scale: float = 0.5,
                         cam_scale: float = 0.3,
-                        seed: int = 0) -> Dict[str, np.ndarray]:
-    """Clustered features with Market-1501's proportions.
+                        seed: int = 0,
+                        layout: str = 'market') -> Dict[str, np.ndarray]:
+    """Clustered features with a real test split's proportions.
 
     Every identity has a Gaussian centre, every camera an offset and every
     image Gaussian noise; distractors (pid 0) are single images. A common
@@ -79,27 +84,30 @@ def market_like_problem(num_images: int = 19281,
         id_scale (float): Std of the identity centres (noise std is 1).
         cam_scale (float): Std of the camera offsets.
         seed (int): Seed of the generator.
+        layout (str): Whose proportions: a key of ``LAYOUTS``.
 
     Returns:
         dict: ``query``/``gallery`` float32 features ``[Q, D]``/``[G, D]``,
         and int64 ``q_pids``, ``g_pids``, ``q_camids``, ``g_camids``.
     """
     rng = np.random.default_rng(seed)
-    scale = num_images / (MARKET_NUM_QUERY + MARKET_NUM_GALLERY)
-    num_q = max(1, round(MARKET_NUM_QUERY * scale))
+    split = LAYOUTS[layout]
+    num_cams = split['cams']
+    scale = num_images / (split['query'] + split['gallery'])
+    num_q = max(1, round(split['query'] * scale))
     num_g = num_images - num_q
-    num_ids = max(1, round(MARKET_NUM_IDS * scale))
-    num_distractor = round(MARKET_NUM_DISTRACTOR * scale)
+    num_ids = max(1, round(split['ids'] * scale))
+    num_distractor = round(split['distractor'] * scale)
     q_pids = np.arange(num_q) % num_ids + 1
     g_pids = np.concatenate([
         np.arange(num_g - num_distractor) % num_ids + 1,
         np.zeros(num_distractor, np.int64)
     ])
-    q_camids = rng.integers(0, MARKET_NUM_CAMS, num_q)
-    g_camids = rng.integers(0, MARKET_NUM_CAMS, num_g)
+    q_camids = rng.integers(0, num_cams, num_q)
+    g_camids = rng.integers(0, num_cams, num_g)
 
     centres = rng.normal(0, id_scale, (num_ids + 1, dim))
-    cams = rng.normal(0, cam_scale, (MARKET_NUM_CAMS, dim))
+    cams = rng.normal(0, cam_scale, (num_cams, dim))
 
     def features(pids: np.ndarray, camids: np.ndarray) -> np.ndarray:
         feats = centres[pids] + cams[camids] + rng.normal(
@@ -137,6 +145,13 @@ def parse_args():
         action='store_true',
         help='keep the raw clustered features instead of L2-normalising '
         'them, as the strong baseline\'s test does')
+    parser.add_argument(
+        '--layout',
+        choices=sorted(LAYOUTS),
+        default='market',
+        help='proportions of the problem\'s split (queries, gallery, '
+        'identities, cameras): Market-1501\'s or MSMT17\'s, whose full '
+        'size is 93820 = 11659 + 82161')
     parser.add_argument('--k1', type=int, default=20)
     parser.add_argument('--k2', type=int, default=6)
     parser.add_argument('--lambda-value', type=float, default=0.3)
@@ -258,7 +273,7 @@ def run_method(args, method: str, size: int, out: str) -> dict:
         str(args.k1), '--k2',
         str(args.k2), '--lambda-value',
         str(args.lambda_value), '--seed',
-        str(args.seed), '--device',
+        str(args.seed), '--layout', args.layout, '--device',
         'cpu' if method.startswith('original') else args.device
     ] + (['--inexact-original'] if args.inexact_original else
          []) + (['--no-l2-normalize'] if args.no_l2_normalize else [])
@@ -286,7 +301,7 @@ def main() -> None:
         run_worker(args)
         return
     print(f'k1={args.k1} k2={args.k2} lambda={args.lambda_value} '
-          f'D={args.dim} '
+          f'D={args.dim} layout={args.layout} '
           f'{"raw" if args.no_l2_normalize else "L2-normalised"} features '
           f'threads={args.threads or "default"} '
           f'device={args.device} '
@@ -402,7 +417,8 @@ def float32_line(args, size: int, problem: dict, ours: np.ndarray,
 def make_problem(args, size: int) -> Dict[str, np.ndarray]:
     """The benchmark's problem: clustered features, L2-normalised unless
     ``--no-l2-normalize``."""
-    problem = market_like_problem(size, args.dim, seed=args.seed)
+    problem = market_like_problem(
+        size, args.dim, seed=args.seed, layout=args.layout)
     if not args.no_l2_normalize:
         for key in ('query', 'gallery'):
             feats = problem[key]

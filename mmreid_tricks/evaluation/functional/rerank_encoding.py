@@ -39,13 +39,16 @@ class Encoding(NamedTuple):
     """What the re-ranked distances of any query need.
 
     ``features``: the features, whose factors give the squared distances
-    (see :class:`.rerank_features.CentredFeatures`); ``max_dist``: the largest squared distance
-    from each image to any image, which normalises its row, float32 ``[N]``;
-    ``V``: the query-expanded k-reciprocal encoding; ``gallery_by_col``: its
-    gallery rows by column (row indices int32).
+    (see :class:`.rerank_features.CentredFeatures`); ``max_dist``: the
+    largest squared distance from each image to any image, which
+    normalises its row, float32 ``[N]``; ``gallery_right``: the gallery's
+    right factors, ``[G, W]``, for queries whose distances were not kept
+    (else None); ``V``: the query-expanded k-reciprocal encoding;
+    ``gallery_by_col``: its gallery rows by column (row indices int32).
     """
     features: CentredFeatures
     max_dist: Tensor
+    gallery_right: Optional[Tensor]
     V: SparseRows
     gallery_by_col: SparseRows
 
@@ -236,7 +239,9 @@ def encode(
     order = cols.argsort(stable=True)
     by_col = _csr(cols[order], (rows[in_gallery][order] - num_q).int(),
                   V.vals[in_gallery][order], num)
-    return Encoding(features, max_dist, V, by_col), found.query_gallery
+    gallery_right = None if keep_query_gallery else features.right(num_q, num)
+    return Encoding(features, max_dist, gallery_right, V,
+                    by_col), found.query_gallery
 
 
 def rerank_rows(enc: Encoding,
@@ -284,7 +289,7 @@ def rerank_rows(enc: Encoding,
     final = overlap.div_(overlap - 2).add_(1)  # 1 - s / (2 - s)
     if dist is None:
         with full_float32_matmul():
-            dist = enc.features.sq_dist(start, end, num_q)
+            dist = enc.features.left[start:end] @ enc.gallery_right.t()
     final.mul_(1 - lambda_value)
     return final.addcdiv_(
         dist, enc.max_dist[start:end, None], value=lambda_value)

@@ -98,11 +98,12 @@ class CentredFeatures:
             pos = which.nonzero().squeeze(1)
             # index_select + index_copy_: several times faster than masks.
             rows.index_copy_(
-                0, pos,
-                self._prepare(part.index_select(0, idx[pos] - offset)))
+                0, pos, self._prepare(part.index_select(0, idx[pos] - offset)))
         return rows.sub_(self._mean)
 
-    def right(self, start: int, end: int,
+    def right(self,
+              start: int,
+              end: int,
               out: Optional[Tensor] = None) -> Tensor:
         """Right factors of the images ``start:end``, ``[end - start, W]``.
 
@@ -120,18 +121,4 @@ class CentredFeatures:
         torch.mul(left[:, :dim], -2, out=out[:, :dim])
         out[:, dim], out[:, dim + 1] = 1, left[:, dim]
         out[:, dim + 2:] = 0
-        return out
-
-    def sq_dist(self, start: int, end: int, col_start: int = 0) -> Tensor:
-        """Float32 squared distances of the images ``start:end`` to the
-        images ``col_start:N``, ``[end - start, N - col_start]``, computed
-        ``_ROWS`` columns at a time."""
-        left = self.left[start:end]
-        num = len(self)
-        out = left.new_empty(len(left), num - col_start)
-        buf = left.new_empty(min(_ROWS, num) * left.size(1))
-        for col in range(col_start, num, _ROWS):
-            stop = min(col + _ROWS, num)
-            out[:, col - col_start:stop - col_start] = left @ self.right(
-                col, stop, buf).t()
         return out

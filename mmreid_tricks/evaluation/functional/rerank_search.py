@@ -412,7 +412,7 @@ def nearest_neighbours(features: CentredFeatures,
     pair_row = unsettled[pair_row]
     key = cand_val[unsettled]
     key[sub] = pair_sq_dist(features, pair_row, cand_idx[pair_row,
-                                                        pair_col]).float()
+                                                         pair_col]).float()
     norm_dist = cand_val / max_dist[:, None]
     norm_dist[unsettled], cand_idx[unsettled] = _sort_by_key(
         key / max_dist[unsettled, None], cand_idx[unsettled])

@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from mmreid_tricks.evaluation.functional import rerank_search
-from mmreid_tricks.evaluation.functional.rerank_features import \
-    CentredFeatures
+from mmreid_tricks.evaluation.functional.rerank_features import CentredFeatures
 from mmreid_tricks.evaluation.functional.rerank_search import \
     nearest_neighbours
 
