@@ -81,7 +81,7 @@ def k_reciprocal_rerank_fn(query_feats: Tensor,
                            k2: int = 6,
                            lambda_value: float = 0.3,
                            metric: str = 'euclidean',
-                           chunk_size: int = 4096) -> DistChunkFn:
+                           chunk_size: int = 2048) -> DistChunkFn:
     """Re-ranked distances, computed a chunk of queries at a time.
 
     Does the work involving every image (neighbour search and encoding,
@@ -121,7 +121,7 @@ def k_reciprocal_rerank(query_feats: Tensor,
                         k2: int = 6,
                         lambda_value: float = 0.3,
                         metric: str = 'euclidean',
-                        chunk_size: int = 4096) -> Tensor:
+                        chunk_size: int = 2048) -> Tensor:
     """k-reciprocal re-ranking (Zhong et al., CVPR 2017).
 
     With ``d(i, j)`` the squared euclidean distance between any two of the
@@ -159,7 +159,9 @@ def k_reciprocal_rerank(query_feats: Tensor,
         chunk_size (int): Side of the blocks of the distance matrix and
             rows processed at once: the working memory is about
             ``3 chunk_size^2`` floats. The result does not depend on it.
-            Defaults to 4096.
+            Defaults to 2048: at 2048-d, blocks of 2048 waste less on the
+            diagonal blocks (computed whole) than blocks of 4096 and select
+            about as fast; 0.7 s less at N=19,281.
 
     Returns:
         Tensor: Final distances, float32, shape ``[Q, G]``, on the query

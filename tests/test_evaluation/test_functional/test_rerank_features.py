@@ -46,5 +46,4 @@ def test_cosine_normalises_first():
     # |a - b|^2 = 2 (1 - cos) for unit vectors.
     dist = features.left @ features.right(0, 3).t()
     cos = unit @ unit.t()
-    torch.testing.assert_close(
-        dist.double(), 2 * (1 - cos), rtol=0, atol=1e-6)
+    torch.testing.assert_close(dist.double(), 2 * (1 - cos), rtol=0, atol=1e-6)

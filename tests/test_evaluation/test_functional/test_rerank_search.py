@@ -120,7 +120,9 @@ def test_long_search_logs_progress(monkeypatch):
         lambda msg, logger=None: messages.append(msg))
     feats = np.random.default_rng(5).normal(size=(30, 4)).astype(np.float32)
     search(feats, [3], num_cand=4, chunk=10)
-    assert messages[-1].endswith('neighbour search 3/3 block columns')
+    # 3 block columns hold 1 + 2 + 3 blocks.
+    assert messages[-1].endswith('neighbour search 100% (6/6 blocks)')
+    assert messages[0].endswith('neighbour search 16% (1/6 blocks)')
 
 
 @pytest.mark.parametrize('bad', [float('nan'), float('inf')])
