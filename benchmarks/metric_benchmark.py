@@ -47,6 +47,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
+from matmul_floor import matmul_floor  # beside this file
 
 from mmreid_tricks.evaluation.functional import (pairwise_distance,
                                                  rank_metrics,
@@ -510,6 +511,12 @@ def print_report(args: argparse.Namespace, results: List[Dict],
             if baseline in by_name and ours in by_name:
                 print(f'speed-up {baseline} / {ours} (best times): '
                       f'{by_name[baseline] / by_name[ours]:.1f}x')
+    if 'features' in by_name and args.device == 'cpu':
+        floor = matmul_floor(args.num_query, args.gallery_size, args.dim,
+                             args.threads)
+        print(f'matmul floor (the Q x G x D float32 products alone, 4096 x '
+              f'4096 blocks, {args.threads} threads): {floor:.2f} s; '
+              f'features / floor: {by_name["features"] / floor:.2f}x')
     print(f'differences are against `{base["method"]}`; queries with a '
           f'positive/negative distance tie: '
           f'{tied if tied >= 0 else "not counted"}' if base else 'no result')

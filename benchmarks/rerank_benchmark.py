@@ -47,7 +47,8 @@ from typing import Dict
 
 import numpy as np
 import torch
-from rerank_reference import k_reciprocal_rerank_dense  # beside this file
+from matmul_floor import matmul_floor  # beside this file
+from rerank_reference import k_reciprocal_rerank_dense
 
 from mmreid_tricks.evaluation.functional import (rank_metrics,
                                                  rank_metrics_from_features)
@@ -345,7 +346,7 @@ def main() -> None:
                 for k in ('query', 'gallery', 'q_pids', 'g_pids', 'q_camids',
                           'g_camids')
             ])
-            floor = matmul_floor(size, args.dim, args.threads)
+            floor = matmul_floor(size, size, args.dim, args.threads)
             line = (f'{size:6d} {len(problem["query"]):5d} '
                     f'{len(problem["gallery"]):6d} | ')
             if 'original' in runs:
@@ -424,33 +425,6 @@ def make_problem(args, size: int) -> Dict[str, np.ndarray]:
             feats = problem[key]
             problem[key] = feats / np.linalg.norm(feats, axis=1, keepdims=True)
     return problem
-
-
-def matmul_floor(size: int,
-                 dim: int,
-                 threads: int,
-                 block: int = 4096,
-                 max_blocks: int = 16) -> float:
-    """Seconds of the float32 products behind all ``N x N`` distances.
-
-    The time the dense approach cannot go below: ``N^2 D`` multiply-adds in
-    ``block x block`` products (no ``N x N`` array). Above ``max_blocks``
-    blocks, the time of ``max_blocks`` of them is scaled up.
-    """
-    if threads:
-        torch.set_num_threads(threads)
-    gen = torch.Generator().manual_seed(0)
-    side = min(block, size)
-    left = torch.randn(side, dim, generator=gen)
-    right = torch.randn(side, dim, generator=gen)
-    out = torch.empty(side, side)
-    torch.mm(left, right.t(), out=out)  # warm-up
-    total = (size / side)**2
-    runs = int(min(total, max_blocks)) or 1
-    start = time.perf_counter()
-    for _ in range(runs):
-        torch.mm(left, right.t(), out=out)
-    return (time.perf_counter() - start) / runs * total
 
 
 if __name__ == '__main__':

@@ -376,7 +376,8 @@ def rank_metrics(distmat: Union[Tensor, DistChunkFn],
     """
     ranking = Market1501Ranking(q_pids, g_pids, q_camids, g_camids, max_rank)
     rows = DistanceRows(distmat, len(q_pids), len(g_pids))
-    for start, end, dist in rows.chunks(chunk_size):
+    # Ranking is done with a chunk when it asks for the next.
+    for start, end, dist in rows.chunks(chunk_size, reuse_buffer=True):
         ranking.add(start, end, dist)
     return ranking.result()
 
@@ -389,7 +390,7 @@ def rank_metrics_from_features(query: Tensor,
                                g_camids: Tensor,
                                metric: str = 'euclidean',
                                max_rank: int = 50,
-                               chunk_size: int = 256) -> RankResult:
+                               chunk_size: int = 2048) -> RankResult:
     """:func:`rank_metrics` from embeddings, one distance chunk at a time.
 
     Only ``chunk_size x G`` distances exist at any moment, which keeps the
@@ -406,7 +407,10 @@ def rank_metrics_from_features(query: Tensor,
         metric (str): ``'euclidean'`` or ``'cosine'``, see
             :func:`pairwise_distance`. Defaults to ``'euclidean'``.
         max_rank (int): Length of the CMC curve. Defaults to 50.
-        chunk_size (int): Queries per chunk. Defaults to 256.
+        chunk_size (int): Queries per chunk. Defaults to 2048: on the CPU,
+            the product of fewer rows with a large gallery spends more of
+            its time packing the gallery (at MSMT17's size, 256 rows take
+            17% longer, 1024 rows 6%).
 
     Returns:
         dict: As :func:`rank_metrics`.

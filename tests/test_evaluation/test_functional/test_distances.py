@@ -40,3 +40,29 @@ def test_distance_rows_chunks_each_once_and_checks_shapes():
         list(DistanceRows(rows, 4, 4).chunks(2))
     with pytest.raises(ValueError, match='chunk_size must be positive'):
         list(DistanceRows(matrix, 4, 3).chunks(0))
+
+
+def test_distances_by_hand():
+    query = torch.tensor([[0., 0.], [1., 1.]])
+    gallery = torch.tensor([[3., 4.], [1., 1.]])
+    # Squared euclidean: |(3, 4)|^2 = 25, |(2, 3)|^2 = 13.
+    assert pairwise_distance(query, gallery).tolist() == [[25., 2.], [13., 0.]]
+    # 1 - cos: (1, 1) against (3, 4) is 1 - 7 / (5 sqrt 2).
+    cosine = pairwise_distance(query[1:], gallery, 'cosine')
+    torch.testing.assert_close(cosine, torch.tensor([[1 - 7 / 50**0.5, 0.]]))
+
+
+def test_chunks_reuse_one_buffer_when_asked():
+    torch.manual_seed(1)
+    query, gallery = torch.randn(10, 6), torch.randn(9, 6)
+    full = pairwise_distance(query, gallery)
+    rows = DistanceRows(distance_rows_fn(query, gallery), 10, 9)
+    chunks = [(s, e, d.clone(), d.data_ptr())
+              for s, e, d in rows.chunks(4, reuse_buffer=True)]
+    assert [(s, e) for s, e, _, _ in chunks] == [(0, 4), (4, 8), (8, 10)]
+    assert len({ptr for *_, ptr in chunks}) == 1
+    assert torch.equal(torch.cat([d for _, _, d, _ in chunks]), full)
+    # Without reuse (the default) every chunk is its own tensor.
+    kept = [d for _, _, d in rows.chunks(4)]
+    assert len({d.data_ptr() for d in kept}) == 3
+    assert torch.equal(torch.cat(kept), full)
