@@ -324,7 +324,7 @@ def rank_metrics(distmat: Union[Tensor, DistChunkFn],
                  q_camids: Tensor,
                  g_camids: Tensor,
                  max_rank: int = 50,
-                 chunk_size: int = 256) -> RankResult:
+                 chunk_size: int = 2048) -> RankResult:
     """CMC, mAP and mINP of a ranking under the Market-1501 protocol.
 
     For each query, gallery items of the same identity AND the same camera
@@ -366,7 +366,7 @@ def rank_metrics(distmat: Union[Tensor, DistChunkFn],
             Defaults to 50.
         chunk_size (int): Queries processed at once; memory is
             ``O(chunk_size x G)``. Results do not depend on it.
-            Defaults to 256.
+            Defaults to 2048 (see :func:`rank_metrics_from_features`).
 
     Returns:
         dict: ``cmc`` (float64 CPU Tensor ``[max_rank]``, fractions in
