@@ -102,7 +102,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--alt-ranking',
         help='a ranking.py whose functions the *_alt methods use')
-    parser.add_argument('--chunk-size', type=int, default=256)
+    parser.add_argument(
+        '--chunk-size',
+        type=int,
+        default=2048,
+        help='queries per distance chunk (the library\'s default: 2048)')
     parser.add_argument('--max-rank', type=int, default=50)
     parser.add_argument(
         '--threads',

