@@ -35,7 +35,7 @@ def pairwise_distance(query: Tensor,
         raise ValueError('query and gallery must be [Q, D] and [G, D] with '
                          f'the same D, got {tuple(query.shape)} and '
                          f'{tuple(gallery.shape)}')
-    return _distance(query, _gallery_terms(gallery, metric), metric)
+    return distance_rows_fn(query, gallery, metric)(0, len(query))
 
 
 def check_metric(metric: str) -> None:
@@ -44,9 +44,18 @@ def check_metric(metric: str) -> None:
         raise ValueError(f'metric must be one of {_METRICS}, got {metric!r}')
 
 
-# Rows of the gallery's factors built at once (a 32 MB float32 temporary at
-# 2048-d for the cosine normalisation).
+# Rows whose norms or factors are computed at once (32 MB float32
+# temporaries at 2048-d).
 _ROWS = 4096
+
+
+def _squared_norms(feats: Tensor) -> Tensor:
+    """float32 squared norms of the rows, ``_ROWS`` at a time."""
+    return torch.cat([
+        feats[start:start + _ROWS].float().pow(2).sum(1)
+        for start in range(0, len(feats), _ROWS)
+    ]) if len(feats) else feats.new_empty(
+        0, dtype=torch.float32)
 
 
 def _factor_width(dim: int) -> int:
@@ -55,8 +64,8 @@ def _factor_width(dim: int) -> int:
     return (dim + 2 + 15) // 16 * 16
 
 
-def _gallery_terms(gallery: Tensor, metric: str) -> Tensor:
-    """The gallery side of :func:`pairwise_distance`, computed once.
+def _gallery_factors(gallery: Tensor, metric: str) -> Tensor:
+    """The gallery side of the distances as factors, computed once.
 
     The product of :func:`_query_factors` with these gives the distances
     directly, with no pass over the ``[Q, G]`` result to add the norms:
@@ -81,7 +90,7 @@ def _gallery_terms(gallery: Tensor, metric: str) -> Tensor:
 
 
 def _query_factors(query: Tensor, metric: str) -> Tensor:
-    """The query side of :func:`_gallery_terms`, ``[Q, W]``."""
+    """The query side of :func:`_gallery_factors`, ``[Q, W]``."""
     num, dim = query.shape
     left = query.new_zeros((num, _factor_width(dim)), dtype=torch.float32)
     query = query.float()
@@ -90,20 +99,35 @@ def _query_factors(query: Tensor, metric: str) -> Tensor:
         left[:, dim] = 1
     else:
         left[:, :dim] = query
-        left[:, dim], left[:, dim + 1] = query.pow(2).sum(1), 1
+        left[:, dim], left[:, dim + 1] = _squared_norms(query), 1
     return left
 
 
-def _distance(query: Tensor,
-              gallery_factors: Tensor,
-              metric: str,
-              out: Optional[Tensor] = None) -> Tensor:
-    """:func:`pairwise_distance` given :func:`_gallery_terms`, written into
-    ``out`` if given."""
+def _factor_distance(query: Tensor,
+                     gallery_factors: Tensor,
+                     metric: str,
+                     out: Optional[Tensor] = None) -> Tensor:
+    """Distances from :func:`_gallery_factors`, written into ``out`` if
+    given."""
     dist = torch.mm(
         _query_factors(query, metric), gallery_factors.t(), out=out)
     # Rounding can make a squared distance slightly negative.
     return dist.clamp_(min=0) if metric == 'euclidean' else dist
+
+
+def _plain_distance(query: Tensor, gallery: Tensor,
+                    gallery_sq: Optional[Tensor]) -> Tensor:
+    """Distances from the float32 gallery (unit rows for cosine) and its
+    squared norms (None for cosine)."""
+    query = query.float()
+    if gallery_sq is None:  # cosine
+        return 1 - F.normalize(query, dim=1) @ gallery.t()
+    dist = torch.addmm(
+        _squared_norms(query)[:, None] + gallery_sq,
+        query,
+        gallery.t(),
+        alpha=-2)
+    return dist.clamp_(min=0)
 
 
 def distance_rows_fn(query: Tensor,
@@ -122,16 +146,33 @@ def distance_rows_fn(query: Tensor,
         With ``out`` (float32, that shape) they are written into it: see
         :meth:`DistanceRows.chunks`.
     """
-    # The gallery's side once, not per chunk (a [G, D] temporary each).
-    terms = _gallery_terms(gallery.to(query.device), metric)
+    gallery = gallery.to(query.device)
+    # Factors copy the gallery once (G x W floats) and save two passes over
+    # every chunk of distances (the norms' broadcast and the product's
+    # beta): worth it when the queries are at least half as many as the
+    # dimensions. A few queries (a top-k search block) use the gallery as
+    # it is.
+    if 2 * len(query) >= gallery.size(1):
+        factors = _gallery_factors(gallery, metric)
 
-    def dist_chunk(start: int,
-                   end: int,
-                   out: Optional[Tensor] = None) -> Tensor:
-        return _distance(query[start:end], terms, metric, out)
+        def dist_chunk(start: int,
+                       end: int,
+                       out: Optional[Tensor] = None) -> Tensor:
+            return _factor_distance(query[start:end], factors, metric, out)
 
-    dist_chunk.fills_buffer = True
-    return dist_chunk
+        dist_chunk.fills_buffer = True
+        return dist_chunk
+
+    gallery = gallery.float()
+    if metric == 'cosine':
+        gallery, gallery_sq = F.normalize(gallery, dim=1), None
+    else:
+        gallery_sq = _squared_norms(gallery)
+
+    def plain_chunk(start: int, end: int) -> Tensor:
+        return _plain_distance(query[start:end], gallery, gallery_sq)
+
+    return plain_chunk
 
 
 class DistanceRows:

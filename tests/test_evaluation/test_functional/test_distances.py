@@ -66,3 +66,23 @@ def test_chunks_reuse_one_buffer_when_asked():
     kept = [d for _, _, d in rows.chunks(4)]
     assert len({d.data_ptr() for d in kept}) == 3
     assert torch.equal(torch.cat(kept), full)
+
+
+@pytest.mark.parametrize('metric', ['euclidean', 'cosine'])
+def test_few_and_many_queries_give_the_same_distances(metric):
+    """Fewer queries than half the dimensions use the gallery as it is,
+    more use factors built once: both give the same distances."""
+    torch.manual_seed(2)
+    query, gallery = torch.randn(12, 16) + 1, torch.randn(20, 16) + 1
+    few = distance_rows_fn(query[:3], gallery, metric)
+    many = distance_rows_fn(query, gallery, metric)
+    assert not getattr(few, 'fills_buffer', False)
+    assert many.fills_buffer
+    expected = torch.cdist(query.double(), gallery.double()).square()
+    if metric == 'cosine':
+        expected = 1 - torch.nn.functional.normalize(query.double(
+        )) @ torch.nn.functional.normalize(gallery.double()).t()
+    torch.testing.assert_close(
+        few(0, 3).double(), expected[:3], rtol=0, atol=1e-4)
+    torch.testing.assert_close(
+        many(0, 12).double(), expected, rtol=0, atol=1e-4)
