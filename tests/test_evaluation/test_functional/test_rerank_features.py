@@ -4,8 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmreid_tricks.evaluation.functional.rerank_features import \
-    CentredFeatures
+from mmreid_tricks.evaluation.functional.rerank_features import CentredFeatures
 
 
 def test_factors_give_squared_distances():
