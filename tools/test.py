@@ -30,7 +30,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmreid_tricks  # noqa: E402,F401  (registers modules)
 from mmreid_tricks.utils import clear_errors  # noqa: E402
-from mmreid_tricks.utils import (install_checkpoint_loader,
+from mmreid_tricks.utils import (check_data_roots, install_checkpoint_loader,
                                  prepare_distributed_cfg, set_collect_dir,
                                  set_data_root)
 from mmreid_tricks.utils.test_results import add_results_dump  # noqa: E402
@@ -87,6 +87,8 @@ def main() -> None:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # A missing data set says so before the Runner prints the config.
+    check_data_roots(cfg, ('test_dataloader', ))
     loader = cfg.test_dataloader
     if loader.get('num_workers', 0) == 0:
         loader['persistent_workers'] = False

@@ -25,7 +25,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmreid_tricks  # noqa: E402,F401  (registers modules)
 from mmreid_tricks.utils import clear_errors  # noqa: E402
-from mmreid_tricks.utils import (install_checkpoint_loader,
+from mmreid_tricks.utils import (check_data_roots, install_checkpoint_loader,
                                  prepare_distributed_cfg, set_collect_dir,
                                  set_data_root)
 
@@ -121,6 +121,8 @@ def main() -> None:
     # Local checkpoints load through an allow-list (docs/reliability.md).
     install_checkpoint_loader()
     cfg = merge_args(Config.fromfile(args.config), args)
+    # A missing data set says so before the Runner prints the config.
+    check_data_roots(cfg, ('train_dataloader', 'val_dataloader'))
     prepare_distributed_cfg(cfg)  # CPU-only: gloo, DDP without device_ids
     runner = (
         RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg))

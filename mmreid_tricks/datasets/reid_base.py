@@ -233,12 +233,24 @@ class BaseReIDDataset(BaseDataset):
         """
         return [int(self.get_data_info(idx)['gt_label'])]
 
+    @classmethod
+    def check_data_root(cls, data_root: Optional[str]) -> None:
+        """Raise a FileNotFoundError that says what to put where if
+        ``data_root`` is set but missing.
+
+        The tools call it on the config before the Runner starts (and
+        prints the whole config), so that a missing data set ends the
+        output with this message alone.
+        """
+        if data_root and not osp.isdir(data_root):
+            name = cls.METAINFO.get('dataset_name', cls.__name__)
+            raise FileNotFoundError(
+                f'{name} data_root {data_root!r} does not exist. '
+                f'{cls.DATASET_HELP}')
+
     def _check_root(self) -> None:
         """Raise a FileNotFoundError if ``data_root`` is set but missing."""
-        if self.data_root and not osp.isdir(self.data_root):
-            raise FileNotFoundError(
-                f'{self.dataset_name} data_root {self.data_root!r} does not '
-                f'exist. {self.DATASET_HELP}')
+        self.check_data_root(self.data_root)
 
     def _check_dir(self, path: str, what: str) -> None:
         """Raise a FileNotFoundError that says what to put where.

@@ -5,9 +5,11 @@ import os.path as osp
 import sys
 import traceback
 from contextlib import contextmanager
-from typing import Iterator, List
+from typing import Iterator, List, Sequence
 
 from mmengine.config import Config, ConfigDict
+
+from mmreid_tricks.registry import DATASETS
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 EVALUATORS = ('val_evaluator', 'test_evaluator')
@@ -58,6 +60,33 @@ def set_data_root(cfg: Config, data_root: str) -> List[str]:
             dataset['data_root'] = data_root
             changed.append(key)
     return changed
+
+
+def check_data_roots(cfg: Config, keys: Sequence[str] = DATALOADERS) -> None:
+    """Raise a data set's own error for a missing ``data_root`` before the
+    Runner starts, so that the error is not preceded by the whole config
+    (which the Runner prints first).
+
+    Every data set of the dataloaders ``keys`` (inside any wrappers) whose
+    class has a ``check_data_root`` classmethod (ours: it names the folder,
+    the layout and where to get the data) is checked; others are left to
+    the Runner.
+
+    Args:
+        cfg (Config): The full config.
+        keys (Sequence[str]): The dataloaders the run will use.
+    """
+    for key in keys:
+        loader = cfg.get(key)
+        if not loader or not isinstance(loader.get('dataset'), dict):
+            continue
+        for dataset in _leaf_datasets(loader['dataset']):
+            cls = dataset.get('type')
+            if isinstance(cls, str):
+                cls = DATASETS.get(cls)
+            check = getattr(cls, 'check_data_root', None)
+            if check is not None:
+                check(dataset.get('data_root'))
 
 
 def set_collect_dir(cfg: Config) -> None:

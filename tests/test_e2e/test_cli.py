@@ -68,3 +68,6 @@ def test_missing_market1501_says_where_it_looked(tmp_path):
     assert 'data/market1501' in last
     assert 'bounding_box_train' in last
     assert 'strong_baseline_synthetic.py' in last
+    # Checked before the Runner starts: no config dump, no log lines.
+    assert 'data_root' not in err.split('\nError: ')[0]
+    assert len(err.strip().splitlines()) <= 3

@@ -4,10 +4,12 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from mmreid_tricks.utils import clear_errors, set_collect_dir, set_data_root
+from mmreid_tricks.utils import (check_data_roots, clear_errors,
+                                 set_collect_dir, set_data_root)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'strong_baseline_synthetic.py')
+MARKET = osp.join(REPO, 'configs', 'strong_baseline.py')
 
 
 def leaf_roots(cfg):
@@ -87,3 +89,33 @@ def test_clear_errors_lets_other_errors_through():
     with pytest.raises(KeyError):
         with clear_errors():
             raise KeyError('a bug keeps its traceback')
+
+
+def test_check_data_roots_names_a_missing_data_set(tmp_path):
+    cfg = Config.fromfile(MARKET)
+    set_data_root(cfg, str(tmp_path / 'nowhere'))
+    with pytest.raises(FileNotFoundError) as err:
+        check_data_roots(cfg)
+    # The data set's own message: the folder, the layout, where to get it.
+    assert str(tmp_path / 'nowhere') in str(err.value)
+    assert 'bounding_box_train' in str(err.value)
+    assert 'strong_baseline_synthetic.py' in str(err.value)
+    # Only the dataloaders asked for are checked.
+    cfg.train_dataloader.dataset.data_root = str(tmp_path)
+    check_data_roots(cfg, ('train_dataloader', ))
+    with pytest.raises(FileNotFoundError, match='Market-1501 data_root'):
+        check_data_roots(cfg, ('train_dataloader', 'val_dataloader'))
+
+
+def test_check_data_roots_skips_what_it_cannot_check(tmp_path):
+    # The synthetic set is generated where it is missing.
+    cfg = Config.fromfile(DEMO)
+    set_data_root(cfg, str(tmp_path / 'not_yet'))
+    check_data_roots(cfg)
+    # A type of another registry, or none, is left to the Runner.
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(type='ImageNet', data_root='/nowhere')),
+            val_dataloader=None))
+    check_data_roots(cfg)

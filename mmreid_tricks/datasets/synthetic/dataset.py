@@ -42,6 +42,10 @@ class SyntheticMarket1501(Market1501):
         self.generate = None if generate is None else dict(generate)
         super().__init__(data_root=data_root, split=split, **kwargs)
 
+    @classmethod
+    def check_data_root(cls, data_root: Optional[str]) -> None:
+        """Nothing to check: a missing ``data_root`` is generated."""
+
     def load_data_list(self) -> List[dict]:
         """Generate the data set if needed, then read the split."""
         if not self.data_root:
