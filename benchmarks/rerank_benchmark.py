@@ -5,9 +5,10 @@ Each method runs in its own process, so that its peak resident memory
 is its own; both processes import the same modules and build the same
 problem first. The results are then compared in this process: largest
 absolute difference, and CMC/mAP of both rankings. The problem is a
-deterministic Market-1501-like one (same numbers of queries, gallery images,
+deterministic one in the proportions of Market-1501's test split (or
+MSMT17's, ``--layout msmt17``): the same numbers of queries, gallery images,
 identities, distractors and cameras at full size; clustered random
-features).
+features.
 
 "original" is the dense reference of
 ``benchmarks/rerank_reference.py``; by default its
@@ -67,12 +68,12 @@ LAYOUTS = dict(
     msmt17=dict(query=11659, gallery=82161, distractor=0, ids=3060, cams=15))
 
 
-def market_like_problem(num_images: int = 19281,
-                        dim: int = 512,
-                        id_scale: float = 0.5,
-                        cam_scale: float = 0.3,
-                        seed: int = 0,
-                        layout: str = 'market') -> Dict[str, np.ndarray]:
+def clustered_problem(num_images: int = 19281,
+                      dim: int = 512,
+                      id_scale: float = 0.5,
+                      cam_scale: float = 0.3,
+                      seed: int = 0,
+                      layout: str = 'market') -> Dict[str, np.ndarray]:
     """Clustered features with a real test split's proportions.
 
     Every identity has a Gaussian centre, every camera an offset and every
@@ -418,7 +419,7 @@ def float32_line(args, size: int, problem: dict, ours: np.ndarray,
 def make_problem(args, size: int) -> Dict[str, np.ndarray]:
     """The benchmark's problem: clustered features, L2-normalised unless
     ``--no-l2-normalize``."""
-    problem = market_like_problem(
+    problem = clustered_problem(
         size, args.dim, seed=args.seed, layout=args.layout)
     if not args.no_l2_normalize:
         for key in ('query', 'gallery'):

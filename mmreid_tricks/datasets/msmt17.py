@@ -145,7 +145,7 @@ class MSMT17(BaseReIDDataset):
         Returns:
             str: ``'v1'`` or ``'v2'``.
         """
-        self._check_root()
+        self.check_data_root(self.data_root)
         root = self.list_root
         if self.version is not None:
             return self.version

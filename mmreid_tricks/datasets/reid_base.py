@@ -248,10 +248,6 @@ class BaseReIDDataset(BaseDataset):
                 f'{name} data_root {data_root!r} does not exist. '
                 f'{cls.DATASET_HELP}')
 
-    def _check_root(self) -> None:
-        """Raise a FileNotFoundError if ``data_root`` is set but missing."""
-        self.check_data_root(self.data_root)
-
     def _check_dir(self, path: str, what: str) -> None:
         """Raise a FileNotFoundError that says what to put where.
 
@@ -272,7 +268,7 @@ class BaseReIDDataset(BaseDataset):
 
     def _check_exists(self, path: str, what: str,
                       exists: Callable[[str], bool]) -> None:
-        self._check_root()
+        self.check_data_root(self.data_root)
         if not exists(path):
             raise FileNotFoundError(
                 f'{self.dataset_name} {what} {path!r} does not exist. '

@@ -58,7 +58,7 @@ def _squared_norms(feats: Tensor) -> Tensor:
         0, dtype=torch.float32)
 
 
-def _factor_width(dim: int) -> int:
+def factor_width(dim: int) -> int:
     """Columns of the factors: the features, two extra terms, and zeros up
     to a multiple of 16 (aligned rows for the matrix product)."""
     return (dim + 2 + 15) // 16 * 16
@@ -76,7 +76,7 @@ def _gallery_factors(gallery: Tensor, metric: str) -> Tensor:
         Tensor: float32 gallery factors, ``[G, W]``.
     """
     num, dim = gallery.shape
-    right = gallery.new_zeros((num, _factor_width(dim)), dtype=torch.float32)
+    right = gallery.new_zeros((num, factor_width(dim)), dtype=torch.float32)
     right[:, dim] = 1
     for start in range(0, num, _ROWS):
         rows = gallery[start:start + _ROWS].float()
@@ -92,7 +92,7 @@ def _gallery_factors(gallery: Tensor, metric: str) -> Tensor:
 def _query_factors(query: Tensor, metric: str) -> Tensor:
     """The query side of :func:`_gallery_factors`, ``[Q, W]``."""
     num, dim = query.shape
-    left = query.new_zeros((num, _factor_width(dim)), dtype=torch.float32)
+    left = query.new_zeros((num, factor_width(dim)), dtype=torch.float32)
     query = query.float()
     if metric == 'cosine':
         left[:, :dim] = F.normalize(query, dim=1)

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .distances import factor_width
+
 # Rows centred at once in float64 (64 MB at 2048-d).
 _ROWS = 4096
 
@@ -61,8 +63,8 @@ class CentredFeatures:
                     rows = F.normalize(rows, dim=1)
                 total += rows.sum(0)
         self._mean = (total / num).double()
-        width = (dim + 2 + 15) // 16 * 16
-        self.left = query_feats.new_zeros((num, width), dtype=torch.float32)
+        self.left = query_feats.new_zeros((num, factor_width(dim)),
+                                          dtype=torch.float32)
         sq = query_feats.new_empty(num, dtype=torch.float64)
         for start, rows in self._float64_chunks():
             rows -= self._mean
