@@ -428,6 +428,8 @@ def rank_metrics_from_features(query: Tensor,
         raise ValueError(f'got {len(query)} query embeddings for '
                          f'{len(q_pids)} pids, {len(gallery)} gallery '
                          f'embeddings for {len(g_pids)} pids')
+    # Unclamped: a squared distance that rounding puts below 0 ranks first
+    # as 0 would, up to ties among such near-duplicates.
     return rank_metrics(
-        distance_rows_fn(query, gallery, metric), q_pids, g_pids, q_camids,
-        g_camids, max_rank, chunk_size)
+        distance_rows_fn(query, gallery, metric, clamp=False), q_pids, g_pids,
+        q_camids, g_camids, max_rank, chunk_size)

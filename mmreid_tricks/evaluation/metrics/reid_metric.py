@@ -283,7 +283,7 @@ class ReIDMetric(BaseMetric):
         if self.rerank:
             return k_reciprocal_rerank_fn(
                 query, gallery, metric=self.metric, **self.rerank_cfg)
-        return distance_rows_fn(query, gallery, self.metric)
+        return distance_rows_fn(query, gallery, self.metric, clamp=False)
 
     def rank(self, dist: DistChunkFn, split: QueryGallery) -> dict:
         """Rank the gallery under ``protocol``; each chunk is asked once.

@@ -86,3 +86,17 @@ def test_few_and_many_queries_give_the_same_distances(metric):
         few(0, 3).double(), expected[:3], rtol=0, atol=1e-4)
     torch.testing.assert_close(
         many(0, 12).double(), expected, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize('num_query', [2, 40])  # plain and factor paths
+def test_unclamped_rows_keep_the_rounding_below_zero(num_query):
+    """Rankings skip the clamp (a pass over every chunk): identical
+    embeddings may then be a little below 0, never more than rounding."""
+    torch.manual_seed(2)
+    gallery = torch.randn(60, 64) * 10 + 5
+    query = gallery[:num_query]
+    raw = distance_rows_fn(query, gallery, clamp=False)(0, num_query)
+    clamped = distance_rows_fn(query, gallery)(0, num_query)
+    assert raw.diagonal().min() < 0 <= clamped.min()
+    assert raw.diagonal().abs().max() < 1e-5 * gallery.norm(dim=1).max()**2
+    assert torch.equal(raw.clamp(min=0), clamped)
