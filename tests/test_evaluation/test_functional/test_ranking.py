@@ -315,3 +315,21 @@ def test_good_ranking_matches_reference(chunk_size, monkeypatch):
     np.testing.assert_allclose(out['cmc'].numpy(), cmc, atol=1e-12)
     assert out['mAP'] == pytest.approx(mean_ap, abs=1e-12)
     assert out['mINP'] == pytest.approx(mean_inp, abs=1e-12)
+
+
+@pytest.mark.parametrize('bitwise_count', [True, False])
+def test_count_at_most_counts_each_row(monkeypatch, bitwise_count):
+    """Rows of any length (the bit count pads them to 8 bytes), bounds of
+    +-inf, NaN never counted; numpy without bitwise_count (numpy < 2)
+    counts the same."""
+    from mmreid_tricks.evaluation.functional import ranking
+    if not bitwise_count:
+        monkeypatch.delattr(ranking.np, 'bitwise_count', raising=False)
+    torch.manual_seed(0)
+    for num_g in (1, 7, 8, 13):
+        dist = torch.rand(4, num_g)
+        dist[0, 0] = float('nan')
+        bound = torch.tensor([0.5, float('inf'), -float('inf'), 0.3])
+        expected = (dist <= bound[:, None]).sum(1)
+        assert torch.equal(ranking._count_at_most(dist, bound), expected)
+        assert expected[1] == num_g and expected[2] == 0
