@@ -113,10 +113,10 @@ def _count_at_most(dist: Tensor, bound: Tensor) -> Tensor:
     if dist.device.type == 'cpu':
         # numpy's compare and count run several times faster than torch's
         # on CPU (torch 2.14); the arrays share the memory.
-        num_q, num_g = dist.shape
         if not hasattr(np, 'bitwise_count'):  # numpy < 2
             mask = dist.numpy() <= bound.numpy()[:, None]
             return torch.from_numpy(np.count_nonzero(mask, axis=1)).long()
+        num_q, num_g = dist.shape
         # Rows padded to 8 bytes, counted as the set bits of 64-bit words:
         # 40% faster than count_nonzero along rows.
         mask = np.zeros((num_q, -(-num_g // 8) * 8), bool)
