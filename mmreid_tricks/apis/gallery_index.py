@@ -179,7 +179,8 @@ class GalleryIndex:
                 ``alpha``, ``expand_gallery``). Defaults to False.
             rerank (bool): k-reciprocal re-ranking, see
                 :func:`k_reciprocal_rerank_fn` (``rerank_cfg``: ``k1``,
-                ``k2``, ``lambda_value``). Its neighbour search is over the
+                ``k2``, ``lambda_value``, ``arithmetic``). Its neighbour
+                search is over the
                 whole gallery: time ``O((Q + G)^2 D)``, so it suits
                 galleries up to about 10^5. Defaults to False.
             query_chunk (int): Queries ranked at once. Defaults to 256.

@@ -13,8 +13,7 @@ import torch
 from torch import Tensor
 
 from .rerank_features import CentredFeatures
-from .rerank_search import (full_float32_matmul, nearest_neighbours,
-                            pair_sq_dist)
+from .rerank_search import nearest_neighbours, pair_sq_dist
 
 # Candidates kept by the float32 search beyond the largest neighbourhood.
 # A row whose true neighbours may lie outside its candidates (float32 error
@@ -38,17 +37,15 @@ class SparseRows(NamedTuple):
 class Encoding(NamedTuple):
     """What the re-ranked distances of any query need.
 
-    ``features``: the features, whose factors give the squared distances
+    ``features``: the features, whose products give the squared distances
     (see :class:`.rerank_features.CentredFeatures`); ``max_dist``: the
     largest squared distance from each image to any image, which
-    normalises its row, float32 ``[N]``; ``gallery_right``: the gallery's
-    right factors, ``[G, W]``, for queries whose distances were not kept
-    (else None); ``V``: the query-expanded k-reciprocal encoding;
+    normalises its row, float32 ``[N]``; ``V``: the query-expanded
+    k-reciprocal encoding;
     ``gallery_by_col``: its gallery rows by column (row indices int32).
     """
     features: CentredFeatures
     max_dist: Tensor
-    gallery_right: Optional[Tensor]
     V: SparseRows
     gallery_by_col: SparseRows
 
@@ -183,12 +180,13 @@ def encode(
         k2: int,
         metric: str,
         chunk_size: int,
+        arithmetic: Optional[str] = None,
         keep_query_gallery: bool = False) -> Tuple[Encoding, Optional[Tensor]]:
     """Neighbour search and the query-expanded k-reciprocal encoding.
 
     Args:
-        query_feats, gallery_feats, k1, k2, metric, chunk_size: See
-            :func:`.rerank.k_reciprocal_rerank`.
+        query_feats, gallery_feats, k1, k2, metric, chunk_size, arithmetic:
+            See :func:`.rerank.k_reciprocal_rerank`.
         keep_query_gallery (bool): Also return the float32 query-gallery
             squared distances, ``[Q, G]``, which the search computes anyway.
             Defaults to False.
@@ -197,7 +195,7 @@ def encode(
         tuple[Encoding, Tensor | None]: The encoding, and the distances if
         kept.
     """
-    features = CentredFeatures(query_feats, gallery_feats, metric)
+    features = CentredFeatures(query_feats, gallery_feats, metric, arithmetic)
     num = len(features)
     num_q = len(query_feats)
     k2 = min(k2, num)
@@ -239,9 +237,7 @@ def encode(
     order = cols.argsort(stable=True)
     by_col = _csr(cols[order], (rows[in_gallery][order] - num_q).int(),
                   V.vals[in_gallery][order], num)
-    gallery_right = None if keep_query_gallery else features.right(num_q, num)
-    return Encoding(features, max_dist, gallery_right, V,
-                    by_col), found.query_gallery
+    return Encoding(features, max_dist, V, by_col), found.query_gallery
 
 
 def rerank_rows(enc: Encoding,
@@ -288,8 +284,8 @@ def rerank_rows(enc: Encoding,
     # Rows of V sum to one, so sum_c max(V[i, c], V[g, c]) = 2 - overlap.
     final = overlap.div_(overlap - 2).add_(1)  # 1 - s / (2 - s)
     if dist is None:
-        with full_float32_matmul():
-            dist = enc.features.left[start:end] @ enc.gallery_right.t()
+        dist = enc.features.products.block(
+            slice(start, end), slice(num_q, num_q + num_g))
     final.mul_(1 - lambda_value)
     return final.addcdiv_(
         dist, enc.max_dist[start:end, None], value=lambda_value)

@@ -1,9 +1,9 @@
 """The features of re-ranking as its neighbour search reads them.
 
-One float32 copy of all ``N = Q + G`` features, centred and augmented so
-that a matrix product gives squared distances, and exact float64 rows on
-demand from the caller's own tensors: no float64 ``N x D`` copy exists
-(1.5 GB at MSMT17's 93,820 images x 2048).
+The centred features in the form whose products give squared distances
+(:mod:`.rerank_products`), and exact float64 rows on demand from the
+caller's own tensors: no float64 ``N x D`` copy exists (1.5 GB at MSMT17's
+93,820 images x 2048).
 """
 from typing import Iterator, Optional, Tuple
 
@@ -11,14 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .distances import factor_width
+from .rerank_products import block_products
 
 # Rows centred at once in float64 (64 MB at 2048-d).
 _ROWS = 4096
 
 
 class CentredFeatures:
-    """Centred features with their squared norms, as search factors.
+    """Centred features with their squared norms, and products of blocks.
 
     Squared distances do not change under a translation, and centring
     avoids the cancellation in ``|x|^2 + |y|^2 - 2 x.y`` when the features
@@ -27,27 +27,26 @@ class CentredFeatures:
     distance of normalised features, and the normalisation by the max
     cancels the half.
 
-    ``left[i] . right(j) = |x_i - x_j|^2`` with ``left[i] = [x_i, |x_i|^2,
-    1]`` and ``right(j) = [-2 x_j, 1, |x_j|^2]`` (zero-padded to a multiple
-    of 16 columns): the matrix product alone gives the distances. Only
-    ``left`` is stored; blocks of ``right`` are built when needed, which
-    costs a copy of ``block x W`` floats per block of ``block^2 W``
-    multiply-adds.
-
     Args:
         query_feats (Tensor): Query features, ``[Q, D]``.
         gallery_feats (Tensor): Gallery features, ``[G, D]``.
         metric (str): ``'euclidean'`` or ``'cosine'``.
+        arithmetic (str, optional): ``'int8'`` or ``'float32'`` to force
+            the kind of :attr:`products`. Defaults to None (the faster one
+            on this device, see :func:`.rerank_products.block_products`).
 
     Attributes:
-        left (Tensor): Float32 left factors, ``[N, W]``, the centred
-            features rounded to float32 in the first ``D`` columns.
+        products (BlockProducts): Squared distances of blocks of images,
+            with their error bound.
         length (Tensor): Float64 norms of the exact centred features,
             ``[N]``.
     """
 
-    def __init__(self, query_feats: Tensor, gallery_feats: Tensor,
-                 metric: str) -> None:
+    def __init__(self,
+                 query_feats: Tensor,
+                 gallery_feats: Tensor,
+                 metric: str,
+                 arithmetic: Optional[str] = None) -> None:
         self._parts = (query_feats, gallery_feats.to(query_feats.device))
         self._num_q = len(query_feats)
         self._cosine = metric == 'cosine'
@@ -63,19 +62,14 @@ class CentredFeatures:
                     rows = F.normalize(rows, dim=1)
                 total += rows.sum(0)
         self._mean = (total / num).double()
-        self.left = query_feats.new_zeros((num, factor_width(dim)),
-                                          dtype=torch.float32)
-        sq = query_feats.new_empty(num, dtype=torch.float64)
+        self.products = block_products(num, dim, query_feats, arithmetic)
         for start, rows in self._float64_chunks():
             rows -= self._mean
-            end = start + len(rows)
-            self.left[start:end, :dim] = rows
-            sq[start:end] = rows.pow_(2).sum(1)
-        self.left[:, dim], self.left[:, dim + 1] = sq, 1
-        self.length = sq.sqrt_()
+            self.products.set_rows(start, rows, rows.square().sum(1))
+        self.length = self.products.length
 
     def __len__(self) -> int:
-        return len(self.left)
+        return len(self.length)
 
     def _float64_chunks(self) -> Iterator[Tuple[int, Tensor]]:
         """(first image, float64 rows), ``_ROWS`` images at a time."""
@@ -93,7 +87,7 @@ class CentredFeatures:
     def exact_rows(self, idx: Tensor) -> Tensor:
         """Exact centred features of the images ``idx``, float64,
         ``[len(idx), D]``."""
-        rows = self.left.new_empty((len(idx), self.dim), dtype=torch.float64)
+        rows = self._mean.new_empty((len(idx), self.dim))
         in_query = idx < self._num_q
         for part, which, offset in ((self._parts[0], in_query, 0),
                                     (self._parts[1], ~in_query, self._num_q)):
@@ -102,25 +96,3 @@ class CentredFeatures:
             rows.index_copy_(
                 0, pos, self._prepare(part.index_select(0, idx[pos] - offset)))
         return rows.sub_(self._mean)
-
-    def right(self,
-              start: int,
-              end: int,
-              out: Optional[Tensor] = None) -> Tensor:
-        """Right factors of the images ``start:end``, ``[end - start, W]``.
-
-        Args:
-            out (Tensor, optional): A float32 buffer of at least
-                ``(end - start) * W`` elements to write them into.
-        """
-        left = self.left[start:end]
-        dim = self.dim
-        if out is None:
-            out = torch.empty_like(left)
-        else:
-            out = out[:left.numel()].view_as(left)
-        # Scaling by -2 is exact: the same rounded features as ``left``.
-        torch.mul(left[:, :dim], -2, out=out[:, :dim])
-        out[:, dim], out[:, dim + 1] = 1, left[:, dim]
-        out[:, dim + 2:] = 0
-        return out

@@ -3,13 +3,12 @@
 The neighbour sets of the original re-ranking come from sorting every row of
 the ``N x N`` float32 distance matrix. Here the ``k1 + 1`` nearest images of
 every image (and its farthest one, the normaliser) are found block by block
-of the symmetric matrix, half of which is computed, with a float32 search
-whose worst-case error is bounded; in the rows that bound does not settle,
-the candidates it leaves ambiguous get float64 distances and the row is
-re-ordered. See :func:`nearest_neighbours`.
+of the symmetric matrix, half of which is computed, from block distances
+whose worst-case error is bounded (:mod:`.rerank_products`); in the rows
+that bound does not settle, the candidates it leaves ambiguous get float64
+distances and the row is re-ordered. See :func:`nearest_neighbours`.
 """
-import contextlib
-from typing import Iterator, NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -23,29 +22,14 @@ from .rerank_features import CentredFeatures
 # candidates but more minima to select from; 8 was the fastest measured
 # (2048-d, N=19,281, blocks of 2048: 4 and 16 cost 0.1-0.5 s more, 32 1.3 s).
 _GROUP = 8
+# Farthest images kept per image, for the normaliser: the images whose
+# distance is within the error bound of the largest are 1 to 3 at
+# Market-1501's size (2048-d, int8 products); a row whose kept images may
+# miss one gets its exact max from the whole row.
+_FAR = 4
 # Searches over more images than this log their progress (at 50,000 x 2048,
 # about 15 s on 2 CPU cores; a minute at MSMT17's 93,820).
 _PROGRESS_MIN = 50_000
-# Float32 unit roundoff.
-_FLOAT32_U = 2.0**-24
-# Slack on the error bound, covering the float32 rounding of the bound's
-# own arithmetic (a few u relative, far below 10%).
-_BOUND_SLACK = 1.1
-
-
-@contextlib.contextmanager
-def full_float32_matmul() -> Iterator[None]:
-    """Plain float32 matrix products (no TF32 or bfloat16 passes), whose
-    error bound :func:`nearest_neighbours` relies on."""
-    precision = torch.get_float32_matmul_precision()
-    allow_tf32 = torch.backends.cuda.matmul.allow_tf32
-    torch.set_float32_matmul_precision('highest')
-    torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.set_float32_matmul_precision(precision)
-        torch.backends.cuda.matmul.allow_tf32 = allow_tf32
 
 
 class _Groups(NamedTuple):
@@ -136,8 +120,8 @@ class _Candidates:
     def __init__(self, num: int, num_cand: int, like: Tensor):
         self.val = like.new_full((num, num_cand), float('inf'))
         self.idx = like.new_zeros((num, num_cand), dtype=torch.long)
-        self.far_val = like.new_full((num, ), -float('inf'))
-        self.far_idx = like.new_zeros((num, ), dtype=torch.long)
+        self.far_val = like.new_full((num, _FAR), -float('inf'))
+        self.far_idx = like.new_zeros((num, _FAR), dtype=torch.long)
 
     def update(self, rows: slice, dist: Tensor, col_start: int,
                transposed: bool) -> None:
@@ -157,38 +141,51 @@ class _Candidates:
 
     def _update_far(self, rows: slice, groups: _Groups,
                     col_start: int) -> None:
-        if groups.min.size(1):
-            group = groups.max.argmax(1, keepdim=True)
+        """The ``_FAR`` farthest images of the rows with an entry beyond
+        theirs so far (rarer with every block): they lie in the ``_FAR``
+        groups with the largest maxima."""
+        tail = groups.rows[:, groups.tail]
+        row_max = torch.cat([groups.max, tail], 1).amax(1)
+        active = (row_max > self.far_val[rows].amin(1)).nonzero().squeeze(1)
+        if not len(active):
+            return
+        far = groups.tail.expand(len(active), -1)
+        if groups.max.size(1):
+            group = groups.max[active].topk(
+                min(_FAR, groups.max.size(1)), 1, sorted=False)[1]
             far = torch.cat(
-                [group + groups.strides,
-                 groups.tail.expand(len(group), -1)], 1)
-        else:
-            far = groups.tail.expand(len(groups.rows), -1)
-        far_val, pos = groups.rows.gather(1, far).max(1)
-        far = far.gather(1, pos[:, None]).squeeze(1) + col_start
-        better = far_val > self.far_val[rows]
-        self.far_val[rows] = torch.where(better, far_val, self.far_val[rows])
-        self.far_idx[rows] = torch.where(better, far, self.far_idx[rows])
+                [(group[..., None] + groups.strides).flatten(1), far], 1)
+        val = groups.rows[active[:, None], far]
+        active += rows.start
+        val = torch.cat([self.far_val[active], val], 1)
+        idx = torch.cat([self.far_idx[active], far + col_start], 1)
+        val, pos = val.topk(_FAR, 1, sorted=False)
+        self.far_val[active], self.far_idx[active] = val, idx.gather(1, pos)
 
 
 class CoarseSearch(NamedTuple):
-    """What the float32 search of :func:`_coarse_search` finds.
+    """What the search of :func:`_coarse_search` finds.
 
-    ``cand_dist``/``cand_idx``: float32 distances and int64 indices of the
-    closest candidates of every image, ``[N, num_cand]``, unordered;
-    ``far_idx``: the farthest image of every image, ``[N]``;
+    ``cand_dist``/``cand_idx``: block distances (float32, within the
+    products' bound) and int64 indices of the closest candidates of every
+    image, ``[N, num_cand]``, unordered;
+    ``far_dist``/``far_idx``: block distances and indices of the ``_FAR``
+    farthest images of every image, ``[N, _FAR]``, unordered (fewer than
+    ``_FAR`` images: -inf and 0 fill the rest);
     ``query_gallery``: float32 distances of the first ``num_query`` images
     to the others, ``[num_query, N - num_query]``, or None.
     """
     cand_dist: Tensor
     cand_idx: Tensor
+    far_dist: Tensor
     far_idx: Tensor
     query_gallery: Optional[Tensor]
 
 
 def _coarse_search(features: CentredFeatures, num_cand: int, block: int,
                    num_query: Optional[int]) -> CoarseSearch:
-    """Float32 nearest candidates and farthest image of every image.
+    """Nearest candidates and farthest image of every image, from the
+    float32 block distances of ``features.products``.
 
     An off-diagonal block of the symmetric distance matrix serves the rows
     of both of its image ranges, so half the matrix is computed. Blocks are
@@ -206,27 +203,26 @@ def _coarse_search(features: CentredFeatures, num_cand: int, block: int,
     Returns:
         CoarseSearch: The candidates, farthest images and kept distances.
     """
-    left = features.left
-    num = len(left)
-    found = _Candidates(num, num_cand, left)
-    query_gallery = None if num_query is None else left.new_empty(
+    products = features.products
+    num = len(features)
+    like = features.length.new_empty(0, dtype=torch.float32)
+    found = _Candidates(num, num_cand, like)
+    query_gallery = None if num_query is None else like.new_empty(
         (num_query, num - num_query))
 
-    # One buffer for every block and one for the right factors: fresh ones
-    # would be mapped and page-faulted anew by the allocator each time.
-    side = min(block, num)
-    buf = left.new_empty(side**2)
-    right_buf = left.new_empty(side * left.size(1))
+    # One buffer for every block: a fresh one would be mapped and
+    # page-faulted anew by the allocator each time.
+    buf = like.new_empty(min(block, num)**2)
     starts = range(0, num, block)
     progress = _Progress(len(starts)) if num > _PROGRESS_MIN else None
     for j, start_j in enumerate(starts):
         end_j = min(start_j + block, num)
-        right = features.right(start_j, end_j, right_buf)
         for start_i in starts[:j + 1]:
             end_i = min(start_i + block, num)
             height, width = end_i - start_i, end_j - start_j
             dist = buf[:height * width].view(height, width)
-            torch.mm(left[start_i:end_i], right.t(), out=dist)
+            products.block(
+                slice(start_i, end_i), slice(start_j, end_j), out=dist)
             found.update(slice(start_i, end_i), dist, start_j, False)
             if start_j != start_i:
                 found.update(slice(start_j, end_j), dist, start_i, True)
@@ -239,7 +235,8 @@ def _coarse_search(features: CentredFeatures, num_cand: int, block: int,
                                                 g_start - start_j:]
         if progress is not None:
             progress.step(j + 1)
-    return CoarseSearch(found.val, found.idx, found.far_idx, query_gallery)
+    return CoarseSearch(found.val, found.idx, found.far_val, found.far_idx,
+                        query_gallery)
 
 
 class _Progress:
@@ -321,6 +318,31 @@ def _exact_rows(features: CentredFeatures, rows: Tensor,
     return torch.cat(norm), torch.cat(key), torch.cat(idx)
 
 
+def _max_distances(features: CentredFeatures, found: CoarseSearch) -> Tensor:
+    """The original's normaliser, the largest distance from every image
+    (exact, rounded to float32), ``[N]``.
+
+    It is at least ``L = max(v - e)`` over the kept farthest images, and
+    only a kept image with ``v + e >= L`` can reach it, unless an image
+    not kept can (the smallest kept ``v`` plus the bound to any image
+    reaches ``L``): such rows are computed whole.
+    """
+    products = features.products
+    rows = torch.arange(len(features), device=found.far_idx.device)
+    val, idx = found.far_dist, found.far_idx
+    err = products.bound(rows[:, None], idx).float()
+    least = (val - err).amax(1)
+    pair_row, pair_col = (val + err >= least[:, None]).nonzero(as_tuple=True)
+    exact = pair_sq_dist(features, pair_row, idx[pair_row, pair_col]).float()
+    max_dist = val.new_full(least.shape, -float('inf')).scatter_reduce_(
+        0, pair_row, exact, 'amax')
+    unsure = (val.amin(1) + products.bound_to_any(rows).float()
+              >= least).nonzero().squeeze(1)
+    if len(unsure):
+        max_dist[unsure] = _exact_rows(features, unsure, 1)[0]
+    return max_dist
+
+
 class Neighbours(NamedTuple):
     """The ordered nearest images of every image (:func:`nearest_neighbours`).
 
@@ -344,17 +366,15 @@ def nearest_neighbours(features: CentredFeatures,
                        num_query: Optional[int] = None) -> Neighbours:
     """Nearest images of every image, ordered as the original orders them.
 
-    The float32 search gives every candidate distance ``v`` within a bound
-    ``e`` of the exact one: ``|v - d| <= gamma_{D+8} (|x| + |y|)^2``, where
-    ``gamma_n = n u / (1 - n u)`` bounds a float32 dot product of ``n``
-    terms in any summation order (``D + 2`` here) and the remaining terms
-    cover the rounding of the features and norms to float32. A row's first
-    ``s`` candidates are its ``s`` nearest images if ``max(v + e)`` over
-    them is below ``min(v - e)`` over the others and over the images left
-    out of the search. In a row failing this for a size in ``set_sizes``
-    (only the sets matter, not the order inside them), the candidates whose
-    interval overlaps the boundary get their exact distances and the row is
-    re-ordered; a row that may miss a true neighbour is computed whole.
+    The search gives every candidate distance ``v`` within a bound ``e``
+    of the exact one (:meth:`.rerank_products.BlockProducts.bound`). A
+    row's first ``s`` candidates are its ``s`` nearest images if
+    ``max(v + e)`` over them is below ``min(v - e)`` over the others and
+    over the images left out of the search. In a row failing this for a
+    size in ``set_sizes`` (only the sets matter, not the order inside
+    them), the candidates whose interval overlaps the boundary get their
+    exact distances and the row is re-ordered; a row that may miss a true
+    neighbour is computed whole.
 
     Args:
         features (CentredFeatures): The features.
@@ -367,23 +387,20 @@ def nearest_neighbours(features: CentredFeatures,
     Returns:
         Neighbours: ``num_cand`` ordered neighbours of every image.
     """
-    num, dim = len(features), features.dim
-    device = features.left.device
-    with full_float32_matmul():
-        found = _coarse_search(features, num_cand, chunk, num_query)
+    num = len(features)
+    device = features.length.device
+    found = _coarse_search(features, num_cand, chunk, num_query)
     cand_val, cand_idx = _sort_by_key(found.cand_dist, found.cand_idx)
 
-    roundoff = (dim + 8) * _FLOAT32_U
-    gamma = _BOUND_SLACK * roundoff / (1 - roundoff)
-    length = features.length
-    err = (gamma * (length[:, None] + length[cand_idx]).pow(2)).float()
+    products = features.products
+    rows = torch.arange(num, device=device)
+    err = products.bound(rows[:, None], cand_idx).float()
     upper = (cand_val + err).cummax(1).values
     lower = (cand_val - err).flip(1).cummin(1).values.flip(1)
     if num_cand < num:
         # Images outside the candidates are at least this far.
-        outside = (
-            cand_val[:, -1:] - gamma *
-            (length[:, None] + length.max()).pow(2).float())
+        outside = cand_val[:, -1:] - products.bound_to_any(rows[:,
+                                                                None]).float()
         lower = torch.cat([torch.minimum(lower, outside), outside], 1)
     # A candidate is ambiguous for a size if its interval overlaps the
     # boundary between the first ``size`` candidates and the others; every
@@ -397,17 +414,14 @@ def nearest_neighbours(features: CentredFeatures,
                 inside < size, cand_val + err >= lower[:, size, None],
                 cand_val - err <= upper[:, size - 1, None])
 
-    # The original divides by the column max of the float32 distances: the
-    # exact distance to the farthest image, rounded to float32.
-    rows = torch.arange(num, device=device)
-    max_dist = pair_sq_dist(features, rows, found.far_idx).float()
+    max_dist = _max_distances(features, found)
     unsettled = ambiguous.any(1).nonzero().squeeze(1)
     if num_cand < num:
         # Rows that may miss a true neighbour: exact whole rows.
         complete = upper[unsettled, max(set_sizes) - 1] < lower[unsettled, -1]
         incomplete, unsettled = unsettled[~complete], unsettled[complete]
     # Unsettled rows are re-ordered with the exact distances of their
-    # ambiguous candidates. The 10% slack of the bound keeps the others
+    # ambiguous candidates. The 10% slack of the bounds keeps the others
     # further from the boundaries than the float32 rounding of the
     # normalisation below, so it cannot create a tie across a boundary.
     sub = ambiguous[unsettled]

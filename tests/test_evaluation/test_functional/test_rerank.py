@@ -39,6 +39,12 @@ def rerank(query, gallery, *args, **kwargs):
         **kwargs).numpy()
 
 
+# Largest differences from the original: float32 rounding, or the 16-bit
+# digits of 16-d features (2048-d ones: ~1e-6).
+ATOL = dict(float32=1e-5, int8=1e-4)
+
+
+@pytest.mark.parametrize('arithmetic', ['float32', 'int8'])
 @pytest.mark.parametrize(
     'seed, k1, k2, lambda_value',
     [
@@ -48,12 +54,19 @@ def rerank(query, gallery, *args, **kwargs):
         (3, 4, 8, 0.3),  # k2 beyond the k1 + 1 neighbours
         (4, 1, 2, 0.9),
     ])
-def test_matches_original_algorithm(seed, k1, k2, lambda_value):
+def test_matches_original_algorithm(seed, k1, k2, lambda_value, arithmetic):
     query, gallery = random_feats(seed)
     expected = k_reciprocal_rerank_dense(query, gallery, k1, k2, lambda_value)
-    result = rerank(query, gallery, k1, k2, lambda_value, chunk_size=64)
+    result = rerank(
+        query,
+        gallery,
+        k1,
+        k2,
+        lambda_value,
+        chunk_size=64,
+        arithmetic=arithmetic)
     assert result.dtype == np.float32 and result.shape == (30, 120)
-    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(result, expected, rtol=0, atol=ATOL[arithmetic])
 
 
 @pytest.mark.parametrize('backend', ['numpy', 'torch'])
@@ -85,14 +98,15 @@ def test_same_metrics_as_original_algorithm():
         result['cmc'], expected['cmc'], atol=1e-4, rtol=0)
 
 
-def test_lambda_one_gives_normalised_original_distance():
+@pytest.mark.parametrize('arithmetic', ['float32', 'int8'])
+def test_lambda_one_gives_normalised_original_distance(arithmetic):
     query, gallery = random_feats(6)
     feats = np.concatenate([query, gallery]).astype(np.float64)
     dist = ((feats[:, None] - feats[None])**2).sum(2)
     # Each query's distances over the max of its column of all N images.
     expected = dist[:30, 30:] / dist[:, :30].max(0)[:, None]
-    result = rerank(query, gallery, lambda_value=1.0)
-    np.testing.assert_allclose(result, expected, rtol=1e-5, atol=0)
+    result = rerank(query, gallery, lambda_value=1.0, arithmetic=arithmetic)
+    np.testing.assert_allclose(result, expected, rtol=0, atol=ATOL[arithmetic])
 
 
 def test_cosine_is_euclidean_on_normalised_features():
@@ -165,3 +179,5 @@ def test_invalid_arguments():
         k_reciprocal_rerank(query, gallery, lambda_value=1.5)
     with pytest.raises(ValueError, match='empty'):
         k_reciprocal_rerank(query[:0], gallery)
+    with pytest.raises(ValueError, match="arithmetic .* got 'int4'"):
+        k_reciprocal_rerank(query, gallery, arithmetic='int4')

@@ -1,27 +1,18 @@
-"""The features of re-ranking: factors whose product is the squared
-distance, and exact rows from the caller's tensors."""
+"""The features of re-ranking: exact rows from the caller's tensors, and
+the block products they fill (see test_rerank_products.py)."""
 import pytest
 import torch
 import torch.nn.functional as F
 
 from mmreid_tricks.evaluation.functional.rerank_features import CentredFeatures
 
+ARITHMETIC = ['float32', 'int8']
 
-def test_factors_give_squared_distances():
-    gen = torch.Generator().manual_seed(0)
-    query = torch.randn(5, 7, generator=gen) + 3
-    gallery = torch.randn(9, 7, generator=gen) + 3
-    features = CentredFeatures(query, gallery, 'euclidean')
-    feats = torch.cat([query, gallery]).double()
-    expected = torch.cdist(feats, feats).square()
-    assert features.left.shape == (14, 16)  # 7 + 2 columns, padded to 16
-    got = features.left @ features.right(0, 14).t()
-    torch.testing.assert_close(got.double(), expected, rtol=0, atol=1e-5)
-    # Right factors of a range, written into a caller's buffer.
-    buf = torch.empty(100)
-    part = features.right(3, 8, buf)
-    assert part.data_ptr() == buf.data_ptr()
-    torch.testing.assert_close(part, features.right(0, 14)[3:8])
+
+def test_unknown_arithmetic_is_refused():
+    feats = torch.randn(4, 3)
+    with pytest.raises(ValueError, match="'int4'"):
+        CentredFeatures(feats, feats, 'euclidean', 'int4')
 
 
 def test_exact_rows_are_the_centred_float64_features():
@@ -35,14 +26,15 @@ def test_exact_rows_are_the_centred_float64_features():
     assert features.length.tolist() == pytest.approx([13**0.5, 0, 13**0.5])
 
 
-def test_cosine_normalises_first():
+@pytest.mark.parametrize('arithmetic', ARITHMETIC)
+def test_cosine_normalises_first(arithmetic):
     query = torch.tensor([[3., 4.]])
     gallery = torch.tensor([[10., 0.], [0., 2.]])
-    features = CentredFeatures(query, gallery, 'cosine')
+    features = CentredFeatures(query, gallery, 'cosine', arithmetic)
     unit = F.normalize(torch.cat([query, gallery]).double(), dim=1)
     rows = features.exact_rows(torch.arange(3))
     torch.testing.assert_close(rows, unit - unit.mean(0))
     # |a - b|^2 = 2 (1 - cos) for unit vectors.
-    dist = features.left @ features.right(0, 3).t()
+    dist = features.products.block(slice(0, 3), slice(0, 3))
     cos = unit @ unit.t()
-    torch.testing.assert_close(dist.double(), 2 * (1 - cos), rtol=0, atol=1e-6)
+    torch.testing.assert_close(dist.double(), 2 * (1 - cos), rtol=0, atol=1e-4)

@@ -8,10 +8,20 @@ from mmreid_tricks.evaluation.functional.rerank_features import CentredFeatures
 from mmreid_tricks.evaluation.functional.rerank_search import \
     nearest_neighbours
 
+ARITHMETIC = ['float32', 'int8']
+# Largest differences of the search's values from the exact distances:
+# float32 rounding; 16-bit digits of the features.
+VALUE_ATOL = dict(float32=1e-6, int8=1e-4)
 
-def search(feats, set_sizes, num_cand, chunk=7, num_query=None):
+
+def search(feats,
+           set_sizes,
+           num_cand,
+           chunk=7,
+           num_query=None,
+           arithmetic='float32'):
     feats = torch.as_tensor(feats)
-    features = CentredFeatures(feats[:0], feats, 'euclidean')
+    features = CentredFeatures(feats[:0], feats, 'euclidean', arithmetic)
     return nearest_neighbours(features, set_sizes, num_cand, chunk, num_query)
 
 
@@ -25,17 +35,25 @@ def brute_force(feats):
     return dist, max_dist, order
 
 
+@pytest.mark.parametrize('arithmetic', ARITHMETIC)
 @pytest.mark.parametrize('num,chunk', [(90, 7), (700, 96)])
-def test_random_features_match_brute_force(num, chunk):
+def test_random_features_match_brute_force(num, chunk, arithmetic):
     feats = np.random.default_rng(0).normal(size=(num, 12)) + 2
     dist, max_dist, order = brute_force(feats)
-    found = search(feats.astype(np.float32), [6, 4], num_cand=9, chunk=chunk)
+    found = search(
+        feats.astype(np.float32), [6, 4],
+        num_cand=9,
+        chunk=chunk,
+        arithmetic=arithmetic)
     np.testing.assert_array_equal(found.idx[:, :6].numpy(), order[:, :6])
     np.testing.assert_allclose(found.max_dist.numpy(), max_dist, rtol=1e-6)
     expected = np.take_along_axis(dist, order[:, :6], 1) / max_dist[:, None]
-    # Settled rows keep their float32 search values (self-distances ~1e-8).
+    # Settled rows keep their search values (self-distances ~1e-8).
     np.testing.assert_allclose(
-        found.norm_dist[:, :6].numpy(), expected, rtol=0, atol=1e-6)
+        found.norm_dist[:, :6].numpy(),
+        expected,
+        rtol=0,
+        atol=VALUE_ATOL[arithmetic])
 
 
 def test_block_search_keeps_the_smallest_values(monkeypatch):
@@ -50,7 +68,7 @@ def test_block_search_keeps_the_smallest_values(monkeypatch):
     dist = ((feats[:, None] - feats[None])**2).sum(2)
     features = CentredFeatures(
         torch.as_tensor(feats[:0], dtype=torch.float32),
-        torch.as_tensor(feats, dtype=torch.float32), 'euclidean')
+        torch.as_tensor(feats, dtype=torch.float32), 'euclidean', 'float32')
     paths = []
     columns = rerank_search._candidate_columns
 
@@ -68,16 +86,26 @@ def test_block_search_keeps_the_smallest_values(monkeypatch):
     np.testing.assert_array_equal(
         np.take_along_axis(dist, found.cand_idx.numpy(), 1),
         found.cand_dist.numpy())
-    np.testing.assert_array_equal(dist[np.arange(700),
-                                       found.far_idx.numpy()], dist.max(1))
+    # The farthest images: the _FAR largest values of every row.
+    far = rerank_search._FAR
+    np.testing.assert_array_equal(
+        np.sort(found.far_dist.numpy(), 1),
+        np.sort(dist, 1)[:, -far:])
+    np.testing.assert_array_equal(
+        np.take_along_axis(dist, found.far_idx.numpy(), 1),
+        found.far_dist.numpy())
 
 
-def test_ties_are_ordered_by_index():
-    """Integer features: many exactly equal distances, which the float32
-    error bound cannot separate; the fallback orders them by index."""
+@pytest.mark.parametrize('arithmetic', ARITHMETIC)
+def test_ties_are_ordered_by_index(arithmetic):
+    """Integer features: many exactly equal distances, which the error
+    bound cannot separate; the fallback orders them by index."""
     feats = np.random.default_rng(1).integers(0, 3, (80, 3))
     _, _, order = brute_force(feats)
-    found = search(feats.astype(np.float32), [8, 5, 3], num_cand=12)
+    found = search(
+        feats.astype(np.float32), [8, 5, 3],
+        num_cand=12,
+        arithmetic=arithmetic)
     # Only the sets of the requested sizes are guaranteed, and with ties
     # the members at a set's boundary too: compare set by set.
     for size in (8, 5, 3):
@@ -85,29 +113,36 @@ def test_ties_are_ordered_by_index():
                         1) == np.sort(order[:, :size], 1)).all()
 
 
-def test_duplicate_features_come_in_index_order():
+@pytest.mark.parametrize('arithmetic', ARITHMETIC)
+def test_duplicate_features_come_in_index_order(arithmetic):
     base = np.random.default_rng(2).normal(size=(20, 8))
     feats = np.concatenate([base, base[:5]]).astype(np.float32)
-    found = search(feats, [3], num_cand=5)
+    # Sets of 1: the tie between an image and its copy is decided exactly.
+    found = search(feats, [1, 3], num_cand=5, arithmetic=arithmetic)
     # Images 0 and 20 are the same point: both lists start 0, 20.
     assert found.idx[0, :2].tolist() == [0, 20]
     assert found.idx[20, :2].tolist() == [0, 20]
     assert found.norm_dist[20, 0] == 0
 
 
-def test_more_neighbours_wanted_than_images():
+@pytest.mark.parametrize('arithmetic', ARITHMETIC)
+def test_more_neighbours_wanted_than_images(arithmetic):
     feats = np.random.default_rng(3).normal(size=(6, 4)).astype(np.float32)
     _, _, order = brute_force(feats)
-    found = search(feats, [6], num_cand=6)
+    found = search(feats, [6], num_cand=6, arithmetic=arithmetic)
     np.testing.assert_array_equal(found.idx.numpy(), order)
 
 
-def test_query_gallery_distances_are_kept():
+@pytest.mark.parametrize('arithmetic', ARITHMETIC)
+def test_query_gallery_distances_are_kept(arithmetic):
     feats = np.random.default_rng(4).normal(size=(40, 6)).astype(np.float32)
     dist, _, _ = brute_force(feats)
-    found = search(feats, [4], num_cand=6, num_query=11)
+    found = search(feats, [4], num_cand=6, num_query=11, arithmetic=arithmetic)
     np.testing.assert_allclose(
-        found.query_gallery.numpy(), dist[:11, 11:], rtol=1e-5, atol=1e-5)
+        found.query_gallery.numpy(),
+        dist[:11, 11:],
+        rtol=0,
+        atol=10 * VALUE_ATOL[arithmetic])
     assert search(feats, [4], num_cand=6).query_gallery is None
 
 
@@ -133,3 +168,28 @@ def test_non_finite_features_are_named(bad):
     gallery[7, 3] = bad
     with pytest.raises(ValueError, match='gallery row 7'):
         k_reciprocal_rerank(query, gallery)
+
+
+@pytest.mark.parametrize('arithmetic', ARITHMETIC)
+def test_normaliser_is_the_exact_max_among_near_ties(arithmetic, monkeypatch):
+    """Rows whose largest distances are closer than the error bound get
+    the exact max, from the kept farthest images or, when more images than
+    the kept ones are that close, from the whole row."""
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=(60, 10))
+    # Image 0's farthest: images 1-6, at distances a few 1e-7 apart.
+    base[1:7] = base[0] + 30 + rng.normal(size=(6, 10)) * 1e-7
+    base = base.astype(np.float32)
+    dist, max_dist, _ = brute_force(base)
+    whole_rows = []
+    exact_rows = rerank_search._exact_rows
+
+    def spy(features, rows, num_keep):
+        whole_rows.extend(rows.tolist())
+        return exact_rows(features, rows, num_keep)
+
+    monkeypatch.setattr(rerank_search, '_exact_rows', spy)
+    found = search(base, [3], num_cand=5, arithmetic=arithmetic)
+    np.testing.assert_array_equal(found.max_dist.numpy(), max_dist)
+    # Six near ties and four kept: image 0 is computed whole.
+    assert 0 in whole_rows
