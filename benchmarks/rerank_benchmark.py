@@ -44,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -55,6 +55,7 @@ from mmreid_tricks.evaluation.functional import (rank_metrics,
                                                  rank_metrics_from_features)
 from mmreid_tricks.evaluation.functional.rerank import (k_reciprocal_rerank,
                                                         k_reciprocal_rerank_fn)
+from mmreid_tricks.evaluation.functional.rerank_products import fast_int8
 
 METHODS = ('original', 'ours', 'ours_metrics')
 # The original with float32 distances computed by numpy and by torch.
@@ -188,6 +189,12 @@ def parse_args():
         help='device of our re-ranking (default: cpu); the original always '
         'runs on the CPU')
     parser.add_argument(
+        '--arithmetic',
+        choices=['auto', 'int8', 'float32'],
+        default='auto',
+        help='products of our neighbour search (default: auto, int8 on CPUs '
+        'with AMX, else float32)')
+    parser.add_argument(
         '--float32-originals',
         action='store_true',
         help='also run the original twice with float32 distances, computed '
@@ -237,9 +244,11 @@ def run_worker(args) -> None:
             exact=False,
             float32_backend=args.worker.rsplit('_', 1)[1])
     elif args.worker == 'ours':
-        result = k_reciprocal_rerank(query_t, gallery_t, *params)
+        result = k_reciprocal_rerank(
+            query_t, gallery_t, *params, arithmetic=arithmetic(args))
     else:  # metrics straight from row chunks, no Q x G matrix
-        rows_fn = k_reciprocal_rerank_fn(query_t, gallery_t, *params)
+        rows_fn = k_reciprocal_rerank_fn(
+            query_t, gallery_t, *params, arithmetic=arithmetic(args))
         result = rank_metrics(
             rows_fn, *[
                 torch.from_numpy(problem[k])
@@ -266,6 +275,19 @@ def run_worker(args) -> None:
                 threads=threads)))
 
 
+def arithmetic(args) -> Optional[str]:
+    """Our ``arithmetic`` argument: None for auto."""
+    return None if args.arithmetic == 'auto' else args.arithmetic
+
+
+def resolved_arithmetic(args) -> str:
+    """What our search computes its products with, for the header."""
+    if args.arithmetic != 'auto':
+        return args.arithmetic
+    return 'int8 (auto)' if fast_int8(torch.device(
+        args.device)) else 'float32 (auto)'
+
+
 def run_method(args, method: str, size: int, out: str) -> dict:
     cmd = [
         sys.executable,
@@ -276,7 +298,8 @@ def run_method(args, method: str, size: int, out: str) -> dict:
         str(args.k2), '--lambda-value',
         str(args.lambda_value), '--seed',
         str(args.seed), '--layout', args.layout, '--device',
-        'cpu' if method.startswith('original') else args.device
+        'cpu' if method.startswith('original') else args.device,
+        '--arithmetic', args.arithmetic
     ] + (['--inexact-original'] if args.inexact_original else
          []) + (['--no-l2-normalize'] if args.no_l2_normalize else [])
     env = dict(os.environ)
@@ -307,6 +330,7 @@ def main() -> None:
           f'{"raw" if args.no_l2_normalize else "L2-normalised"} features '
           f'threads={args.threads or "default"} '
           f'device={args.device} '
+          f'arithmetic={resolved_arithmetic(args)} '
           f'load average={os.getloadavg()[0]:.1f} '
           f'original distances: '
           f'{"float32" if args.inexact_original else "float64->float32"}')
