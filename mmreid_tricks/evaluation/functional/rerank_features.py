@@ -65,7 +65,9 @@ class CentredFeatures:
         self.products = block_products(num, dim, query_feats, arithmetic)
         for start, rows in self._float64_chunks():
             rows -= self._mean
-            self.products.set_rows(start, rows, rows.square().sum(1))
+            self.products.set_rows(
+                start, rows,
+                torch.linalg.vector_norm(rows, dim=1).square_())
         self.length = self.products.length
 
     def __len__(self) -> int:

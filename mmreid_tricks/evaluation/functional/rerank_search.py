@@ -144,8 +144,11 @@ class _Candidates:
         """The ``_FAR`` farthest images of the rows with an entry beyond
         theirs so far (rarer with every block): they lie in the ``_FAR``
         groups with the largest maxima."""
-        tail = groups.rows[:, groups.tail]
-        row_max = torch.cat([groups.max, tail], 1).amax(1)
+        row_max = groups.max.amax(1) if groups.max.size(1) else None
+        if len(groups.tail):
+            tail_max = groups.rows[:, groups.tail].amax(1)
+            row_max = tail_max if row_max is None else row_max.maximum(
+                tail_max)
         active = (row_max > self.far_val[rows].amin(1)).nonzero().squeeze(1)
         if not len(active):
             return
