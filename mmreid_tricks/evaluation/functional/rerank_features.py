@@ -13,8 +13,10 @@ from torch import Tensor
 
 from .rerank_products import block_products
 
-# Rows centred at once in float64 (64 MB at 2048-d).
-_ROWS = 4096
+# Rows centred (and split into digits) at once: at 2048-d, 4 MB of float64
+# that stay in cache; 4096 rows took twice as long (0.32 vs 0.17 s for
+# 19,281 images, 2 cores).
+_ROWS = 256
 
 
 class CentredFeatures:

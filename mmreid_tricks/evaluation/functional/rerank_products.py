@@ -302,6 +302,9 @@ def block_products(num: int,
     if arithmetic is None:
         arithmetic = 'int8' if fast_int8(like.device) else 'float32'
     if arithmetic == 'int8':
+        if like.device.type != 'cpu':
+            raise ValueError('int8 products run on the CPU only, got '
+                             f"features on {like.device}: use 'float32'")
         return Int8Products(num, dim, like)
     if arithmetic == 'float32':
         return Float32Products(num, dim, like)

@@ -88,5 +88,7 @@ def test_int8_only_on_cpus_with_amx(monkeypatch):
     assert not fast_int8(torch.device('cuda'))
     # Forced either way.
     assert isinstance(block_products(3, 4, like, 'float32'), Float32Products)
+    with pytest.raises(ValueError, match='CPU only'):
+        block_products(3, 4, torch.zeros(1, device='meta'), 'int8')
     with pytest.raises(ValueError, match='2\\^16 dims'):
         block_products(3, 2**16 + 1, like, 'int8')
