@@ -119,7 +119,6 @@ def k_reciprocal_rerank_fn(query_feats: Tensor,
     num_q = len(query_feats)
     enc = encode(query_feats, gallery_feats, k1, k2, metric, chunk_size,
                  arithmetic)[0]
-
     num = len(enc.max_dist)
 
     def rows_fn(start: int, end: int) -> Tensor:

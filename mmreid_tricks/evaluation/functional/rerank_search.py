@@ -2,11 +2,11 @@
 
 The neighbour sets of the original re-ranking come from sorting every row of
 the ``N x N`` float32 distance matrix. Here the ``k1 + 1`` nearest images of
-every image (and its farthest one, the normaliser) are found block by block
-of the symmetric matrix, half of which is computed, from block distances
-whose worst-case error is bounded (:mod:`.rerank_products`); in the rows
-that bound does not settle, the candidates it leaves ambiguous get float64
-distances and the row is re-ordered. See :func:`nearest_neighbours`.
+every image (and its farthest ones, for the normaliser) are found block by
+block of the symmetric matrix, half of which is computed, from block
+distances whose worst-case error is bounded (:mod:`.rerank_products`); in
+the rows that bound does not settle, the candidates it leaves ambiguous get
+float64 distances and the row is re-ordered. See :func:`nearest_neighbours`.
 """
 from typing import NamedTuple, Optional, Sequence, Tuple
 
@@ -108,13 +108,14 @@ def _candidate_columns(groups: _Groups, bound: Tensor,
 
 
 class _Candidates:
-    """The closest candidates and farthest image of every image, updated
+    """The closest candidates and farthest images of every image, updated
     block by block (the state of :func:`_coarse_search`).
 
     A row keeps its ``num_cand`` smallest values seen so far; in a new
     block, only the entries below the largest of them can replace one
-    (see :func:`_candidate_columns`). One group holds a row's max. The
-    values take the dtype and device of ``like``.
+    (see :func:`_candidate_columns`). Its ``_FAR`` largest values are kept
+    alike, from the group maxima. The values take the dtype and device of
+    ``like``.
     """
 
     def __init__(self, num: int, num_cand: int, like: Tensor):
@@ -187,7 +188,7 @@ class CoarseSearch(NamedTuple):
 
 def _coarse_search(features: CentredFeatures, num_cand: int, block: int,
                    num_query: Optional[int]) -> CoarseSearch:
-    """Nearest candidates and farthest image of every image, from the
+    """Nearest candidates and farthest images of every image, from the
     float32 block distances of ``features.products``.
 
     An off-diagonal block of the symmetric distance matrix serves the rows
@@ -402,8 +403,8 @@ def nearest_neighbours(features: CentredFeatures,
     lower = (cand_val - err).flip(1).cummin(1).values.flip(1)
     if num_cand < num:
         # Images outside the candidates are at least this far.
-        outside = cand_val[:, -1:] - products.bound_to_any(rows[:,
-                                                                None]).float()
+        reach = products.bound_to_any(rows[:, None]).float()
+        outside = cand_val[:, -1:] - reach
         lower = torch.cat([torch.minimum(lower, outside), outside], 1)
     # A candidate is ambiguous for a size if its interval overlaps the
     # boundary between the first ``size`` candidates and the others; every

@@ -193,3 +193,16 @@ def test_normaliser_is_the_exact_max_among_near_ties(arithmetic, monkeypatch):
     np.testing.assert_array_equal(found.max_dist.numpy(), max_dist)
     # Six near ties and four kept: image 0 is computed whole.
     assert 0 in whole_rows
+
+
+def test_finite_rows_whose_sum_overflows_are_accepted():
+    """Rows are screened by their sums; a finite row whose sum overflows
+    to inf is checked value by value and accepted."""
+    from mmreid_tricks.evaluation.functional.rerank import check_features
+    query = torch.randn(4, 8)
+    gallery = torch.randn(10, 8)
+    gallery[3] = 3e38
+    check_features(query, gallery)
+    gallery[5, 2] = float('nan')
+    with pytest.raises(ValueError, match='1 gallery feature row.*row 5'):
+        check_features(query, gallery)
