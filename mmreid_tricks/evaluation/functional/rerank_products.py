@@ -63,11 +63,26 @@ class BlockProducts:
         self.length = like.new_zeros(num, dtype=torch.float64)
         self.eps = torch.zeros_like(self.length)
         self.ell = torch.zeros_like(self.length)
+        self._column_side: Tuple[Optional[slice],
+                                 Optional[Tensor]] = (None, None)
 
     def set_rows(self, start: int, rows: Tensor, sq: Tensor) -> None:
         """Take in the exact centred features of the images from ``start``,
         float64 ``[R, D]``, and their squared norms, ``[R]``."""
         self.length[start:start + len(rows)] = sq.sqrt()
+
+    def column_side(self, cols: slice) -> Tensor:
+        """The right operand of the products for the images ``cols``, kept
+        for the last range asked for: a block column serves every block
+        above the diagonal in turn, and the metric's rows the gallery."""
+        key, side = self._column_side
+        if key != cols:
+            side = self._build_column_side(cols)
+            self._column_side = (cols, side)
+        return side
+
+    def _build_column_side(self, cols: slice) -> Tensor:
+        raise NotImplementedError
 
     def block(self,
               rows: slice,
@@ -104,9 +119,9 @@ class Float32Products(BlockProducts):
 
     ``left[i] . right(j) = |x_i - x_j|^2`` with ``left[i] = [x_i, |x_i|^2,
     1]`` and ``right(j) = [-2 x_j, 1, |x_j|^2]`` (zero-padded to a multiple
-    of 16 columns). Only ``left`` is stored; the right factors of the last
-    column range asked for are kept, built into one reused buffer (a fresh
-    one would be mapped and page-faulted anew each time).
+    of 16 columns). Only ``left`` is stored; the right factors are the
+    :meth:`column_side`, built into one reused buffer (a fresh one would be
+    mapped and page-faulted anew each time).
 
     Error: ``gamma_n = n u / (1 - n u)`` bounds a float32 dot product of
     ``n`` terms in any summation order (``D + 2`` here); ``n = D + 8``
@@ -122,7 +137,6 @@ class Float32Products(BlockProducts):
         self.left[:, dim + 1] = 1
         roundoff = (dim + 8) * FLOAT32_U
         self.coef = BOUND_SLACK * roundoff / (1 - roundoff)
-        self._right: Tuple[Optional[slice], Optional[Tensor]] = (None, None)
         self._right_buf = like.new_empty(0, dtype=torch.float32)
 
     def set_rows(self, start: int, rows: Tensor, sq: Tensor) -> None:
@@ -131,11 +145,8 @@ class Float32Products(BlockProducts):
         self.left[start:end, :self.dim] = rows
         self.left[start:end, self.dim] = sq
 
-    def right(self, cols: slice) -> Tensor:
+    def _build_column_side(self, cols: slice) -> Tensor:
         """Right factors of the images ``cols``, ``[len(cols), W]``."""
-        key, right = self._right
-        if key == cols:
-            return right
         left, dim = self.left[cols], self.dim
         if self._right_buf.numel() < left.numel():
             self._right_buf = left.new_empty(left.numel())
@@ -144,14 +155,13 @@ class Float32Products(BlockProducts):
         torch.mul(left[:, :dim], -2, out=right[:, :dim])
         right[:, dim], right[:, dim + 1] = 1, left[:, dim]
         right[:, dim + 2:] = 0
-        self._right = (cols, right)
         return right
 
     def block(self,
               rows: slice,
               cols: slice,
               out: Optional[Tensor] = None) -> Tensor:
-        right = self.right(cols)
+        right = self.column_side(cols)
         with full_float32_matmul():
             return torch.mm(self.left[rows], right.t(), out=out)
 
@@ -198,7 +208,6 @@ class Int8Products(BlockProducts):
         self.scale = like.new_empty(num, dtype=torch.float32)
         self.sq = like.new_empty(num, dtype=torch.float32)
         self.coef = BOUND_SLACK * 16 * FLOAT32_U
-        self._swapped: Tuple[Optional[slice], Optional[Tensor]] = (None, None)
         tile = min(_TILE_ROWS, num) * min(_TILE_COLS, num)
         self._bufs = like.new_empty((2, tile), dtype=torch.int32)
 
@@ -230,14 +239,10 @@ class Int8Products(BlockProducts):
         self.scale[start:end] = scale.mul_(256)
         self.sq[start:end] = sq
 
-    def _swapped_digits(self, cols: slice) -> Tensor:
-        """``[l, h]`` of the images ``cols``, kept for the last range."""
-        key, swapped = self._swapped
-        if key != cols:
-            digits, dim = self.digits[cols], self.dim
-            swapped = torch.cat([digits[:, dim:], digits[:, :dim]], 1)
-            self._swapped = (cols, swapped)
-        return swapped
+    def _build_column_side(self, cols: slice) -> Tensor:
+        """``[l, h]`` of the images ``cols``, ``[len(cols), 2 D]``."""
+        digits, dim = self.digits[cols], self.dim
+        return torch.cat([digits[:, dim:], digits[:, :dim]], 1)
 
     def block(self,
               rows: slice,
@@ -247,7 +252,7 @@ class Int8Products(BlockProducts):
         row_ids, col_ids = range(num)[rows], range(num)[cols]
         if out is None:
             out = self.sq.new_empty(len(row_ids), len(col_ids))
-        swapped = self._swapped_digits(cols)
+        swapped = self.column_side(cols)
         for r in range(0, len(row_ids), _TILE_ROWS):
             r_end = min(r + _TILE_ROWS, len(row_ids))
             for c in range(0, len(col_ids), _TILE_COLS):

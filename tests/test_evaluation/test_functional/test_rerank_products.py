@@ -72,9 +72,11 @@ def test_float32_factors_and_their_buffer():
     products = CentredFeatures(feats[:5], feats[5:], 'euclidean',
                                'float32').products
     assert products.left.shape == (14, 16)  # 7 + 2 columns, padded to 16
-    right = products.right(slice(3, 8))
-    assert products.right(slice(3, 8)) is right  # kept for the last range
-    torch.testing.assert_close(right, products.right(slice(0, 14))[3:8])
+    right = products.column_side(slice(3, 8))
+    # Kept for the last range.
+    assert products.column_side(slice(3, 8)) is right
+    torch.testing.assert_close(right.clone(),
+                               products.column_side(slice(0, 14))[3:8])
 
 
 def test_int8_only_on_cpus_with_amx(monkeypatch):
