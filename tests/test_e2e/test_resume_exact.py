@@ -6,13 +6,15 @@ Random augmentation is on (random crop, erasing and flip in the workers or
 the main process, batch erasing with torch's generator in the data
 preprocessor), in deterministic mode. Cases: an epoch checkpoint with 2
 dataloader workers, a mid-epoch (by-iteration) checkpoint without workers,
-and a mid-epoch checkpoint in 2 processes (gloo) with 2 workers each.
+and a mid-epoch checkpoint in 2 processes (gloo) with 2 workers each. The
+runs go side by side (see ``runs``).
 """
 import os
 import os.path as osp
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -126,29 +128,6 @@ def assert_same_weights(expected, actual):
     assert not different, f'{len(different)} tensors differ: {different[:5]}'
 
 
-def run_uninterrupted(tmp_path, data_root, nproc):
-    work = str(tmp_path / f'full{nproc}')
-    config = write_config(tmp_path / f'full{nproc}.py', data_root, work, 0,
-                          True, 1)
-    out = train(config, work, nproc)
-    assert out.returncode == 0, (out.stdout + out.stderr)[-5000:]
-    return load(work, f'epoch_{EPOCHS}.pth')
-
-
-@pytest.fixture(scope='module')
-def uninterrupted(tmp_path_factory, data_root):
-    """Final (meta, weights) of an uninterrupted run in ``nproc``
-    processes, each run once, when first asked for."""
-    tmp, done = tmp_path_factory.mktemp('full'), {}
-
-    def get(nproc):
-        if nproc not in done:
-            done[nproc] = run_uninterrupted(tmp, data_root, nproc)
-        return done[nproc]
-
-    return get
-
-
 # (processes, workers, checkpoint by epoch, interval, killed before iter).
 # With seed 0, one process runs 5 + 5 iterations, each of 2 processes 2 + 2:
 # the by-iteration checkpoints are iter_6 (epoch 1, 1 batch done) and iter_3
@@ -160,33 +139,77 @@ CASES = {
 }
 
 
+def kill_and_resume(tmp, data_root, case):
+    """Run ``case`` until it kills itself, then resume it in the same work
+    dir ``tmp / case``; return (the killed run, its last checkpoint's meta,
+    the resumed run), both completed processes."""
+    nproc, workers, by_epoch, interval, kill_at = CASES[case]
+    work = str(tmp / case)
+    killed = train(
+        write_config(tmp / f'{case}-killed.py', data_root, work, workers,
+                     by_epoch, interval, kill_at), work, nproc)
+    saved = osp.exists(osp.join(work, 'last_checkpoint'))
+    meta = load(work)[0] if saved else None
+    resumed = train(
+        write_config(tmp / f'{case}-resumed.py', data_root, work, workers,
+                     by_epoch, interval),
+        work,
+        nproc,
+        resume=True)
+    return killed, meta, resumed
+
+
+def run_uninterrupted(tmp, data_root, nproc):
+    """Train ``tmp / full{nproc}`` without a break; the completed process."""
+    work = str(tmp / f'full{nproc}')
+    return train(
+        write_config(tmp / f'full{nproc}.py', data_root, work, 0, True, 1),
+        work, nproc)
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory, data_root):
+    """Every run, started at once with the first case: the uninterrupted
+    ones in 1 and 2 processes (keys 1 and 2) and each case's killed and
+    resumed one (key: the case). Each process has one thread and the imports
+    alone take seconds, so one run at a time would leave a core idle."""
+    tmp = tmp_path_factory.mktemp('runs')
+    with ThreadPoolExecutor(max_workers=2 + len(CASES)) as pool:
+        futures = {
+            nproc: pool.submit(run_uninterrupted, tmp, data_root, nproc)
+            for nproc in (1, 2)
+        }
+        futures.update({
+            case: pool.submit(kill_and_resume, tmp, data_root, case)
+            for case in CASES
+        })
+        yield tmp, futures
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('case', list(CASES))
-def test_killed_and_resumed_run_ends_as_uninterrupted(case, uninterrupted,
-                                                      data_root, tmp_path):
+def test_killed_and_resumed_run_ends_as_uninterrupted(case, runs):
     nproc, workers, by_epoch, interval, kill_at = CASES[case]
-    work = str(tmp_path / 'work')
-    killed = write_config(tmp_path / 'killed.py', data_root, work, workers,
-                          by_epoch, interval, kill_at)
-    out = train(killed, work, nproc)
-    assert out.returncode != 0, 'the run was not killed'
-    meta, _ = load(work)
+    tmp, futures = runs
+    killed, meta, resumed = futures[case].result()
+    assert killed.returncode != 0, 'the run was not killed'
+    assert meta is not None, 'no checkpoint before the kill'
     assert 0 < meta['iter'] <= kill_at
     if not by_epoch:
         assert meta['iter'] % interval == 0
 
-    resumed = write_config(tmp_path / 'resumed.py', data_root, work, workers,
-                           by_epoch, interval)
-    out = train(resumed, work, nproc, resume=True)
-    log = out.stdout + out.stderr
-    assert out.returncode == 0, log[-5000:]
+    log = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, log[-5000:]
     assert f'resumed epoch: {meta["epoch"]}, iter: {meta["iter"]}' in log
     if not by_epoch:
         assert 'Resumed mid-epoch' in log
 
-    expected_meta, expected = uninterrupted(nproc)
+    full = futures[nproc].result()
+    assert full.returncode == 0, (full.stdout + full.stderr)[-5000:]
+    expected_meta, expected = load(
+        str(tmp / f'full{nproc}'), f'epoch_{EPOCHS}.pth')
     final_meta, final = load(
-        work, f'epoch_{EPOCHS}.pth'
+        str(tmp / case), f'epoch_{EPOCHS}.pth'
         if by_epoch else f'iter_{expected_meta["iter"]}.pth')
     assert_same_weights(expected, final)
     assert final_meta['iter'] == expected_meta['iter']
