@@ -146,7 +146,9 @@ def k_reciprocal_expansion(nbr: Tensor, k1: int,
     # 3 * count > 2 * size is the original's count > 2/3 * size, exactly.
     half_len = half_ptr.diff()[cols]
     add = (3 * count > 2 * half_len)[which]
-    members = torch.unique(torch.cat([keys, added_keys[add]]))
+    # The added members already in K(i, k1) (most: over two thirds of every
+    # added set) would only be duplicates.
+    members = torch.unique(torch.cat([keys, added_keys[add & ~inside]]))
     return torch.div(members, num, rounding_mode='floor'), members % num
 
 

@@ -91,12 +91,22 @@ class CentredFeatures:
     def exact_rows(self, idx: Tensor) -> Tensor:
         """Exact centred features of the images ``idx``, float64,
         ``[len(idx), D]``."""
-        rows = self._mean.new_empty((len(idx), self.dim))
+        return self.uncentred_rows(idx).sub_(self._mean)
+
+    def uncentred_rows(self, idx: Tensor) -> Tensor:
+        """The features of the images ``idx`` before centring (normalised
+        for cosine), float64, ``[len(idx), D]``: their differences are the
+        centred features' differences, without the rounding of centring."""
+        query, gallery = self._parts
+        rows = query.new_empty(
+            (len(idx), self.dim),
+            dtype=torch.promote_types(query.dtype, gallery.dtype))
         in_query = idx < self._num_q
-        for part, which, offset in ((self._parts[0], in_query, 0),
-                                    (self._parts[1], ~in_query, self._num_q)):
+        parts = ((query, in_query, 0), (gallery, ~in_query, self._num_q))
+        for part, which, offset in parts:
             pos = which.nonzero().squeeze(1)
             # index_select + index_copy_: several times faster than masks.
             rows.index_copy_(
-                0, pos, self._prepare(part.index_select(0, idx[pos] - offset)))
-        return rows.sub_(self._mean)
+                0, pos,
+                part.index_select(0, idx[pos] - offset).to(rows.dtype))
+        return self._prepare(rows)

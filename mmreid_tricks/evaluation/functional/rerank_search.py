@@ -275,8 +275,8 @@ def pair_sq_dist(features: CentredFeatures, rows: Tensor,
     chunk = max(1, (1 << 20) // features.dim)
     for start in range(0, len(rows), chunk):
         end = start + chunk
-        diff = features.exact_rows(rows[start:end])
-        diff -= features.exact_rows(cols[start:end])
+        diff = features.uncentred_rows(rows[start:end])
+        diff -= features.uncentred_rows(cols[start:end])
         out[start:end] = diff.pow_(2).sum(1)
     return out
 
@@ -304,15 +304,20 @@ def _exact_rows(features: CentredFeatures, rows: Tensor,
     sq = features.length.square()
     norm, key, idx = [], [], []
     chunk = max(1, (1 << 24) // num)
+    # Columns converted at once: 2 MB at 2048-d, used while in cache.
+    col_chunk = max(1, (1 << 18) // features.dim)
     for start in range(0, len(rows), chunk):
         some = rows[start:start + chunk]
         feats = features.exact_rows(some)
         dist = feats.new_empty(len(some), num)
-        for col in range(0, num, chunk):
-            cols = torch.arange(col, min(col + chunk, num), device=rows.device)
-            dist[:, col:col + len(cols)] = (
-                sq[some, None] + sq[cols] -
-                2 * feats @ features.exact_rows(cols).t())
+        for col in range(0, num, col_chunk):
+            cols = torch.arange(
+                col, min(col + col_chunk, num), device=rows.device)
+            torch.mm(
+                feats,
+                features.exact_rows(cols).t(),
+                out=dist[:, col:col + len(cols)])
+        dist.mul_(-2).add_(sq[some, None]).add_(sq)
         dist = dist.float()
         norm.append(dist.max(1).values)
         # A stable sort of the rows leaves equal values in index order.
