@@ -20,6 +20,11 @@ as the widely used implementation does (then a few near-tie rows differ).
 the CPU): their times are then GPU times, the features already on the GPU,
 and their peak GPU memory is reported beside the process's peak RSS.
 
+``--repeats R`` runs every method in ``R`` processes, in rounds (each
+method once per round), and reports each method's fastest: on the 2-core
+machine of the results, the same run of ours took 2.9 to 3.4 s at Market's
+size within one hour.
+
 On a shared machine, prefer ``--threads 1``: when other processes keep the
 cores busy, multi-threaded torch operators wait for descheduled threads and
 lose far more time than numpy's mostly single-threaded loops.
@@ -195,6 +200,12 @@ def parse_args():
         help='products of our neighbour search (default: auto, int8 on CPUs '
         'with AMX, else float32)')
     parser.add_argument(
+        '--repeats',
+        type=int,
+        default=1,
+        help='rounds of processes; each method\'s fastest is reported '
+        '(default: 1)')
+    parser.add_argument(
         '--float32-originals',
         action='store_true',
         help='also run the original twice with float32 distances, computed '
@@ -332,6 +343,7 @@ def main() -> None:
           f'device={args.device} '
           f'arithmetic={resolved_arithmetic(args)} '
           f'load average={os.getloadavg()[0]:.1f} '
+          f'best of {args.repeats} process(es) per method '
           f'original distances: '
           f'{"float32" if args.inexact_original else "float64->float32"}')
     header = (f'{"N":>6} {"Q":>5} {"G":>6} | {"original s":>10} '
@@ -346,15 +358,19 @@ def main() -> None:
         for size in args.sizes:
             problem = make_problem(args, size)
             runs, results = {}, {}
-            for method in METHODS:
-                if method == 'original' and size > args.original_max_size:
-                    continue
-                if method == 'ours' and size > max(args.full_max_size,
-                                                   args.original_max_size):
-                    continue  # compared with the original when it runs
-                out = os.path.join(tmp, f'{method}_{size}.npy')
-                runs[method] = run_method(args, method, size, out)
-                results[method] = np.load(out)
+            for _ in range(args.repeats):
+                for method in METHODS:
+                    if method == 'original' and size > args.original_max_size:
+                        continue
+                    if method == 'ours' and size > max(args.full_max_size,
+                                                       args.original_max_size):
+                        continue  # compared with the original when it runs
+                    out = os.path.join(tmp, f'{method}_{size}.npy')
+                    run = run_method(args, method, size, out)
+                    if method not in runs or (run['seconds']
+                                              < runs[method]['seconds']):
+                        runs[method] = run
+                    results[method] = np.load(out)
             fast = runs['ours_metrics']
             # Without the full matrix, "ours" is the chunked metrics path.
             ours = runs.get('ours', fast)
