@@ -47,6 +47,10 @@ def check_metric(metric: str) -> None:
 # Rows whose norms or factors are computed at once (32 MB float32
 # temporaries at 2048-d).
 _ROWS = 4096
+# Squared norms below this keep every partial sum of a factor product
+# under (|q| + |g|)^2 < 4e37, far from float32's overflow at 3.4e38: the
+# distances are then finite, and no NaN can arise.
+_FINITE_SQ_NORM = 1e37
 
 
 def _squared_norms(feats: Tensor) -> Tensor:
@@ -56,6 +60,12 @@ def _squared_norms(feats: Tensor) -> Tensor:
         for start in range(0, len(feats), _ROWS)
     ]) if len(feats) else feats.new_empty(
         0, dtype=torch.float32)
+
+
+def _bounded_norms(*squared_norms: Tensor) -> bool:
+    """Whether every squared norm is below ``_FINITE_SQ_NORM`` (False for a
+    NaN or infinite feature, whose squared norm is NaN or inf)."""
+    return all(bool((sq < _FINITE_SQ_NORM).all()) for sq in squared_norms)
 
 
 def factor_width(dim: int) -> int:
@@ -151,7 +161,9 @@ def distance_rows_fn(query: Tensor,
         Callable: ``fn(start, end, out=None)`` -> ``[end - start, G]``
         distances, for :func:`rank_metrics`; the full matrix never exists.
         With ``out`` (float32, that shape) they are written into it: see
-        :meth:`DistanceRows.chunks`.
+        :meth:`DistanceRows.chunks`. Its attribute ``finite`` is True when
+        every distance is known to be finite (euclidean factors of bounded
+        norms), so that a ranking can skip its scan for NaN.
     """
     gallery = gallery.to(query.device)
     # Factors copy the gallery once (G x W floats) and save two passes over
@@ -169,6 +181,8 @@ def distance_rows_fn(query: Tensor,
                                     out)
 
         dist_chunk.fills_buffer = True
+        dist_chunk.finite = metric == 'euclidean' and _bounded_norms(
+            _squared_norms(query), factors[:, gallery.size(1) + 1])
         return dist_chunk
 
     gallery = gallery.float()

@@ -260,7 +260,11 @@ class Market1501Ranking:
         self.cmc_counts = torch.zeros(max_rank + 1, dtype=torch.long)
         self.all_ap, self.all_inp = [], []
 
-    def add(self, start: int, end: int, dist: Tensor) -> None:
+    def add(self,
+            start: int,
+            end: int,
+            dist: Tensor,
+            finite: bool = False) -> None:
         """Rank the queries ``start:end`` given their distances.
 
         Args:
@@ -268,9 +272,12 @@ class Market1501Ranking:
             end (int): One past the last query of the chunk.
             dist (Tensor): Their distances, shape ``[end - start, G]``;
                 not modified.
+            finite (bool): They are known to be finite: no scan for NaN
+                (a pass over them, 1.5% of the time at MSMT17's size).
+                Defaults to False.
         """
         # The sum is NaN for any NaN (or +inf and -inf both): cheap first.
-        if torch.isnan(dist.sum()) and torch.isnan(dist).any():
+        if not finite and torch.isnan(dist.sum()) and torch.isnan(dist).any():
             raise ValueError(f'NaN distance in query rows {start}:{end}')
         if self.device is None:
             self.device = dist.device
@@ -392,10 +399,11 @@ def rank_metrics(distmat: Union[Tensor, DistChunkFn],
     rows = DistanceRows(distmat, len(q_pids), len(g_pids))
     # Ranking is done with a chunk when it asks for the next. Large chunks
     # make faster products; ranking is faster a few rows at a time.
+    finite = getattr(distmat, 'finite', False)
     for start, end, dist in rows.chunks(chunk_size, reuse_buffer=True):
         for row in range(start, end, _RANK_ROWS):
             stop = min(row + _RANK_ROWS, end)
-            ranking.add(row, stop, dist[row - start:stop - start])
+            ranking.add(row, stop, dist[row - start:stop - start], finite)
     return ranking.result()
 
 

@@ -100,3 +100,15 @@ def test_unclamped_rows_keep_the_rounding_below_zero(num_query):
     assert raw.diagonal().min() < 0 <= clamped.min()
     assert raw.diagonal().abs().max() < 1e-5 * gallery.norm(dim=1).max()**2
     assert torch.equal(raw.clamp(min=0), clamped)
+
+
+def test_finite_only_for_euclidean_factors_of_bounded_norms():
+    query, gallery = torch.randn(12, 4), torch.randn(9, 4)
+    assert distance_rows_fn(query, gallery).finite
+    assert not distance_rows_fn(query, gallery, 'cosine').finite
+    # Squared norms of 2e37 or more, NaN or inf: the ranking must scan.
+    for value in (1e19, float('nan'), float('inf')):
+        bad = query.clone()
+        bad[5, 2] = value
+        assert not distance_rows_fn(bad, gallery).finite
+        assert not distance_rows_fn(query, bad).finite

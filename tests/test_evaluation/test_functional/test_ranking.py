@@ -170,6 +170,23 @@ def test_from_features_equal_distance_matrix(metric):
     assert (out['mAP'], out['mINP']) == (full['mAP'], full['mINP'])
 
 
+def test_from_features_names_nan_distances():
+    """Features the distances cannot be known finite from (a NaN, or norms
+    whose products overflow to inf - inf) are still scanned for NaN."""
+    _, *ids = as_tensors(*random_problem(1))
+    gen = torch.Generator().manual_seed(0)
+    query = torch.randn(len(ids[0]), 16, generator=gen)
+    gallery = torch.randn(len(ids[1]), 16, generator=gen)
+    bad = query.clone()
+    bad[3, 7] = float('nan')
+    with pytest.raises(ValueError, match='NaN distance in query rows 0:'):
+        rank_metrics_from_features(bad, gallery, *ids)
+    huge_q, huge_g = query.clone(), gallery.clone()
+    huge_q[3], huge_g[:] = 1e19, 1e19
+    with pytest.raises(ValueError, match='NaN distance'):
+        rank_metrics_from_features(huge_q, huge_g, *ids)
+
+
 def test_cmc_longer_than_gallery_stays_at_one():
     dist = torch.tensor([[0.3, 0.1, 0.2]])
     out = rank_metrics(
