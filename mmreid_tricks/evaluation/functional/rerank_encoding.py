@@ -273,14 +273,19 @@ def rerank_rows(enc: Encoding, num_q: int, lambda_value: float, start: int,
     flat += by_col.cols[pos]
     common = torch.repeat_interleave(vals, lens, output_size=num_pairs)
     torch.minimum(common, by_col.vals[pos], out=common)
-    overlap = vals.new_zeros(
-        (end - start) * num_g).index_add_(0, flat,
-                                          common).view(end - start, num_g)
-    del pos, flat, common
-    # Rows of V sum to one, so sum_c max(V[i, c], V[g, c]) = 2 - s with
-    # s = overlap, and the Jaccard distance 1 - s / (2 - s) is
-    # 2 + 2 / (s - 2): the final distance in five passes, no temporary.
-    weight = 2 * (1 - lambda_value)
-    inverse = overlap.sub_(2).reciprocal_()
-    dist.mul_(lambda_value / enc.max_dist[start:end, None])
-    return dist.add_(inverse, alpha=weight).add_(weight)
+    del pos
+    # The pairs (i, g) that share a column, with their overlap s.
+    pairs, which = torch.unique(flat, return_inverse=True)
+    overlap = common.new_zeros(len(pairs)).index_add_(0, which, common)
+    del flat, which, common
+    # Rows of V sum to one, so sum_c max(V[i, c], V[g, c]) = 2 - s and the
+    # Jaccard distance is 1 - s / (2 - s): 1 for the pairs sharing no
+    # column (most), 1 + s / (s - 2) for the others. So one pass over the
+    # rows, lambda d / max + 1 - lambda, then a correction of the few pairs.
+    torch.addcmul(
+        dist.new_full((1, ), 1 - lambda_value),
+        dist, (lambda_value / enc.max_dist[start:end])[:, None],
+        out=dist)
+    flat_dist = dist.view(-1)
+    flat_dist[pairs] += (1 - lambda_value) * overlap / (overlap - 2)
+    return dist
