@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmreid_tricks.evaluation.functional import rank_metrics
+from mmreid_tricks.evaluation.functional import rank_metrics, rerank_encoding
 from mmreid_tricks.evaluation.functional.rerank import (k_reciprocal_rerank,
                                                         k_reciprocal_rerank_fn)
 
@@ -67,6 +67,20 @@ def test_matches_original_algorithm(seed, k1, k2, lambda_value, arithmetic):
         arithmetic=arithmetic)
     assert result.dtype == np.float32 and result.shape == (30, 120)
     np.testing.assert_allclose(result, expected, rtol=0, atol=ATOL[arithmetic])
+
+
+@pytest.mark.parametrize('sparse_pairs', [0, 10**9])
+@pytest.mark.parametrize('seed, k1, k2, lambda_value', [(0, 20, 6, 0.3),
+                                                        (2, 7, 3, 0.0)])
+def test_sparse_and_dense_final_rows_match_original(seed, k1, k2, lambda_value,
+                                                    sparse_pairs, monkeypatch):
+    """The final rows' two ways (only the pairs sharing a column corrected,
+    or every entry from the dense overlaps) agree with the original."""
+    monkeypatch.setattr(rerank_encoding, '_SPARSE_PAIRS', sparse_pairs)
+    query, gallery = random_feats(seed)
+    expected = k_reciprocal_rerank_dense(query, gallery, k1, k2, lambda_value)
+    result = rerank(query, gallery, k1, k2, lambda_value, arithmetic='float32')
+    np.testing.assert_allclose(result, expected, rtol=0, atol=ATOL['float32'])
 
 
 @pytest.mark.parametrize('backend', ['numpy', 'torch'])
