@@ -245,7 +245,8 @@ def encode(
 # The final rows correct only the pairs sharing a column when the (query,
 # gallery image, column) triples are fewer than 1/8 of the rows' entries:
 # at Market's size, 2.7% of them at 2048-d (normalised), 25% at 512-d raw,
-# where random access to every triple was slower (0.42 vs 0.24 s).
+# where sorting and random access for every triple were slower (0.42 vs
+# 0.24 s).
 _SPARSE_PAIRS = 8
 
 
@@ -281,23 +282,23 @@ def rerank_rows(enc: Encoding, num_q: int, lambda_value: float, start: int,
     common = torch.repeat_interleave(vals, lens, output_size=num_pairs)
     torch.minimum(common, by_col.vals[pos], out=common)
     del pos
-    overlap = vals.new_zeros((end - start) * num_g).index_add_(0, flat, common)
-    del common
     # Rows of V sum to one, so sum_c max(V[i, c], V[g, c]) = 2 - s and the
     # Jaccard distance is 1 - s / (2 - s) = 2 + 2 / (s - 2): 1 for the
     # pairs sharing no column, 1 + s / (s - 2) for the others.
     scale = (lambda_value / enc.max_dist[start:end])[:, None]
     weight = 1 - lambda_value
-    if num_pairs * _SPARSE_PAIRS < overlap.numel():
+    if num_pairs * _SPARSE_PAIRS < dist.numel():
         # Most pairs share nothing: one pass, lambda d / max + 1 - lambda,
-        # then a correction of the others (a pair sharing several columns
-        # is written several times, with the same value).
+        # then a correction of the pairs that share a column.
+        pairs, which = torch.unique(flat, return_inverse=True)
+        overlap = common.new_zeros(len(pairs)).index_add_(0, which, common)
+        del flat, which, common
         torch.addcmul(dist.new_full((1, ), weight), dist, scale, out=dist)
-        shared = overlap[flat]
         flat_dist = dist.view(-1)
-        flat_dist[flat] = flat_dist[flat].add_(
-            shared.div_(shared - 2), alpha=weight)
+        flat_dist[pairs] += overlap.div_(overlap - 2).mul_(weight)
         return dist
     # Dense overlaps: five passes over the rows, no temporary.
+    overlap = vals.new_zeros(dist.numel()).index_add_(0, flat, common)
+    del flat, common
     inverse = overlap.sub_(2).reciprocal_().view_as(dist)
     return dist.mul_(scale).add_(inverse, alpha=2 * weight).add_(2 * weight)
