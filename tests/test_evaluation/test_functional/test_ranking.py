@@ -335,18 +335,29 @@ def test_good_ranking_matches_reference(chunk_size, monkeypatch):
 
 
 @pytest.mark.parametrize('bitwise_count', [True, False])
-def test_count_at_most_counts_each_row(monkeypatch, bitwise_count):
-    """Rows of any length (the bit count pads them to 8 bytes), bounds of
-    +-inf, NaN never counted; numpy without bitwise_count (numpy < 2)
+@pytest.mark.parametrize('threads', [1, 2])
+def test_items_ahead_counts_and_finds_each_row(monkeypatch, bitwise_count,
+                                               threads):
+    """Rows of any length (the mask pads them to 8 bytes), bounds of +-inf,
+    NaN never counted, one scan reused for chunks of other shapes, split
+    over threads and cached rows; numpy without bitwise_count (numpy < 2)
     counts the same."""
     from mmreid_tricks.evaluation.functional import ranking
     if not bitwise_count:
         monkeypatch.delattr(ranking.np, 'bitwise_count', raising=False)
+    monkeypatch.setattr(ranking, '_CACHED_BYTES', 8)  # 1 or 2 rows a pass
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: threads)
     torch.manual_seed(0)
-    for num_g in (1, 7, 8, 13):
-        dist = torch.rand(4, num_g)
+    items_ahead = ranking.ItemsAhead()
+    for num_q, num_g in ((5, 1), (5, 7), (3, 8), (4, 13), (5, 14), (2, 13)):
+        dist = torch.rand(num_q, num_g)
         dist[0, 0] = float('nan')
-        bound = torch.tensor([0.5, float('inf'), -float('inf'), 0.3])
-        expected = (dist <= bound[:, None]).sum(1)
-        assert torch.equal(ranking._count_at_most(dist, bound), expected)
-        assert expected[1] == num_g and expected[2] == 0
+        first = torch.rand(num_q)
+        first[:2] = torch.tensor([float('inf'), -float('inf')])
+        second = first * torch.rand(num_q)
+        counts, found = items_ahead(dist, first, second)
+        assert torch.equal(counts, (dist <= first[:, None]).sum(1))
+        assert counts[0] == num_g - 1 and counts[1] == 0
+        expected = (dist <= second[:, None]).view(-1).nonzero().squeeze(1)
+        assert torch.equal(found, expected)
+        assert counts.dtype == found.dtype == torch.int64
