@@ -160,7 +160,7 @@ class ItemsAhead:
                     out=mask[part, :num_g])
             return np.flatnonzero(mask[rows]) + rows.start * width
 
-        parts = min(torch.get_num_threads(), num_q)
+        parts = max(1, min(torch.get_num_threads(), num_q))
         bounds = np.linspace(0, num_q, parts + 1).astype(int)
         rows = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
         if parts == 1:

@@ -361,3 +361,6 @@ def test_items_ahead_counts_and_finds_each_row(monkeypatch, bitwise_count,
         expected = (dist <= second[:, None]).view(-1).nonzero().squeeze(1)
         assert torch.equal(found, expected)
         assert counts.dtype == found.dtype == torch.int64
+    counts, found = items_ahead(
+        torch.rand(0, 13), torch.rand(0), torch.rand(0))
+    assert counts.shape == found.shape == (0, )
