@@ -118,7 +118,6 @@ class ItemsAhead:
 
     def __init__(self) -> None:
         self._mask: Optional[np.ndarray] = None
-        self._num_g = 0
 
     def __call__(self, dist: Tensor, first: Tensor,
                  second: Tensor) -> Tuple[Tensor, Tensor]:
@@ -176,14 +175,14 @@ class ItemsAhead:
 
     def _rows(self, num_q: int, num_g: int) -> np.ndarray:
         """The mask of ``num_q`` rows of ``num_g`` entries, padded to 8
-        bytes (counted as 64-bit words); the padding stays False."""
+        bytes (counted as 64-bit words) with False."""
         width = -(-num_g // 8) * 8
         mask = self._mask
-        if (mask is None or len(mask) < num_q or mask.shape[1] != width
-                or self._num_g != num_g):
+        if mask is None or len(mask) < num_q or mask.shape[1] != width:
             mask = self._mask = np.zeros((num_q, width), bool)
-            self._num_g = num_g
-        return mask[:num_q]
+        mask = mask[:num_q]
+        mask[:, num_g:] = False  # a wider chunk before may have set it
+        return mask
 
 
 def _row_counts(mask: np.ndarray) -> np.ndarray:
