@@ -15,7 +15,8 @@ import os.path as osp
 # Before torch loads OpenMP (libgomp): idle OpenMP threads spin 10k rounds,
 # not 300k, before they sleep. On a busy CPU the long spin made a step 3x
 # slower; on an idle one the short spin costs about 3-6% (README, "Time and
-# threads"; benchmarks/omp_wait_benchmark.py). Unset when the user chose a wait policy or spin count.
+# threads"; benchmarks/omp_wait_benchmark.py). Unset when the user chose a
+# wait policy or spin count.
 if not {'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'} & set(os.environ):
     os.environ['GOMP_SPINCOUNT'] = '10000'
 
